@@ -1,0 +1,127 @@
+# sus: GNU Makefile. The one entry point (DESIGN.md section 5).
+#   make              libsus.a, libsus.so, the sus CLI and sus.pc, in $(BUILD)/
+#   make check        unit tests (CMocka) and the PyTorch cross-check
+#   make check SAN=1  the same, built with ASan and UBSan, in build-san/
+#   make memcheck     the unit tests under Valgrind memcheck
+#   make ci           everything CI runs
+#   make install / uninstall (PREFIX, DESTDIR), make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+VALGRIND ?= valgrind
+
+VERSION := $(shell sed -n 's/^\#define SUS_VERSION_STRING "\(.*\)"/\1/p' include/sus.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD   ?= build
+SANFLAGS :=
+endif
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
+CFLAGS  += -std=c11 $(OPT) -fPIC $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LIBS    := -lmpfr -lgmp -lm
+TESTLIBS := -lcmocka
+
+# The library: the shared core, the reference, and the .npy I/O of tools/.
+LIB_SRC := $(wildcard core/*.c) $(wildcard ref/*.c) $(wildcard tools/npy*.c)
+CLI_SRC := $(filter-out $(wildcard tools/npy*.c),$(wildcard tools/*.c))
+TEST_SUPPORT_SRC := $(wildcard tests/support_*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+STATIC  := $(BUILD)/libsus.a
+SHARED  := $(BUILD)/libsus.so
+SUS     := $(BUILD)/sus
+PC      := $(BUILD)/sus.pc
+
+.PHONY: all check memcheck ci install uninstall clean format tests torch-crosscheck
+all: $(STATIC) $(SHARED) $(SUS) $(PC)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libsus.so.$(SOMAJOR) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(SUS): $(CLI_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+
+$(PC): sus.pc.in include/sus.h
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJ) $(STATIC) $(TESTLIBS) $(LIBS)
+
+tests: $(TEST_BIN) $(SUS)
+
+# The test binaries find the CLI and test data through the environment.
+TEST_ENV := SUS_BIN=$(abspath $(SUS)) SUS_TESTDATA=$(abspath tests)
+
+torch-crosscheck: $(SUS)
+	$(PYTHON) tests/torch_crosscheck.py --sus $(SUS)
+
+# The PyTorch cross-check runs first, so that the output ends with CMocka's
+# summaries.
+check: all tests torch-crosscheck
+	@set -e; for t in $(TEST_BIN); do echo "== $$t"; $(TEST_ENV) $$t; done
+
+VGFLAGS := --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+           --show-leak-kinds=definite --track-origins=yes --quiet
+memcheck: all tests
+	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
+	  $(TEST_ENV) SUS_TEST_QUICK=1 SUS_VALGRIND="$(VALGRIND) $(VGFLAGS)" \
+	  $(VALGRIND) $(VGFLAGS) $$t; done
+
+# Everything CI runs; plain check last, so the log ends with its summaries.
+ci:
+	$(MAKE) check SAN=1
+	$(MAKE) memcheck
+	$(MAKE) check
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/sus.h $(DESTDIR)$(PREFIX)/include/sus.h
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsus.a
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libsus.so.$(VERSION)
+	ln -sf libsus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsus.so.$(SOMAJOR)
+	ln -sf libsus.so.$(SOMAJOR) $(DESTDIR)$(PREFIX)/lib/libsus.so
+	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/sus.pc
+	install -m 755 $(SUS) $(DESTDIR)$(PREFIX)/bin/sus
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/sus.h $(DESTDIR)$(PREFIX)/lib/libsus.a \
+	  $(DESTDIR)$(PREFIX)/lib/libsus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsus.so.$(SOMAJOR) \
+	  $(DESTDIR)$(PREFIX)/lib/libsus.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/sus.pc \
+	  $(DESTDIR)$(PREFIX)/bin/sus
+
+format:
+	clang-format -i $(wildcard include/*.h core/*.[ch] ref/*.[ch] tools/*.[ch] tests/*.[ch])
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

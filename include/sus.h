@@ -1,0 +1,244 @@
+/*
+ * sus.h: the public C API of sus, the oracle and verification suite for
+ * SUS backprop. This is the only public header; every public name starts
+ * with sus_ (or SUS_ for macros). The specification is DESIGN.md.
+ *
+ * Conventions:
+ *  - Every function that can fail returns an int status: SUS_OK (0) or one
+ *    of the sus_status codes; sus_strerror() explains a code.
+ *  - Functions that can explain a failure in detail take a sus_error *, which
+ *    may be NULL. On failure it receives the status and a one-line message
+ *    that names the file or array, the argument and the reason.
+ *  - Arrays are row-major (C order) with the shapes of DESIGN.md section 2:
+ *    Q[B][H][n][d], K[B][H][m][d], V[B][H][m][dv], dO[B][H][n][dv].
+ *  - Output buffers are allocated by the caller, sized by sus_shape_sizes().
+ *  - There is no global mutable state; everything is reentrant.
+ */
+#ifndef SUS_H
+#define SUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SUS_VERSION_MAJOR 0
+#define SUS_VERSION_MINOR 1
+#define SUS_VERSION_PATCH 0
+#define SUS_VERSION_STRING "0.1.0"
+
+/* The version of the library actually linked, which may differ from the
+ * header's SUS_VERSION_STRING. */
+const char *sus_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum sus_status {
+    SUS_OK = 0,
+    SUS_ERR_INVAL,       /* an argument is invalid (NULL, out of range) */
+    SUS_ERR_SHAPE,       /* array shapes are inconsistent */
+    SUS_ERR_OVERFLOW,    /* a size computation would overflow */
+    SUS_ERR_NOMEM,       /* out of memory */
+    SUS_ERR_IO,          /* a file could not be read or written */
+    SUS_ERR_FORMAT,      /* a file or buffer is malformed */
+    SUS_ERR_NONFINITE,   /* an input holds NaN or an infinity */
+    SUS_ERR_RANGE,       /* a result is not representable as a finite double */
+    SUS_ERR_UNSUPPORTED, /* valid, but not supported by this implementation */
+    SUS_STATUS_COUNT     /* number of codes; not a status */
+} sus_status;
+
+/* A static, human-readable explanation of a status code; never NULL. */
+const char *sus_strerror(int status);
+
+#define SUS_ERRMSG_LEN 512
+
+typedef struct sus_error {
+    int status;                /* the code that was returned */
+    char msg[SUS_ERRMSG_LEN];  /* one line, no trailing newline */
+} sus_error;
+
+/* ------------------------------------------------------------------------ */
+/* Shapes                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Problem dimensions. Every dimension must be >= 1. */
+typedef struct sus_shape {
+    int64_t B, H; /* batch and heads */
+    int64_t n, m; /* queries and keys */
+    int64_t d;    /* query/key width */
+    int64_t dv;   /* value width */
+} sus_shape;
+
+/* Element counts of every array of a problem, each checked for overflow. */
+typedef struct sus_sizes {
+    size_t q;    /* B*H*n*d:  Q, dQ */
+    size_t k;    /* B*H*m*d:  K, dK */
+    size_t v;    /* B*H*m*dv: V, dV */
+    size_t o;    /* B*H*n*dv: dO, O */
+    size_t rows; /* B*H*n:    lse, and the number of mask rows */
+    size_t scores; /* B*H*n*m: the number of (query, key) pairs */
+} sus_sizes;
+
+/* Validates sh (every dimension >= 1) and computes every element count with
+ * overflow checks, including that the byte size of each array fits size_t. */
+int sus_shape_sizes(const sus_shape *sh, sus_sizes *out, sus_error *err);
+
+/* The default scale 1/sqrt(d), as the double nearest to it. */
+double sus_default_scale(int64_t d);
+
+/* ------------------------------------------------------------------------ */
+/* Attention problems and gradients                                         */
+/* ------------------------------------------------------------------------ */
+
+/* One attention problem in double. scale must be finite (use
+ * sus_default_scale(d) for the default). causal != 0 applies PyTorch's
+ * is_causal convention: query i attends to key j only if j <= i. */
+typedef struct sus_attn {
+    sus_shape shape;
+    double scale;
+    int causal;
+    const double *q, *k, *v, *dout;
+} sus_attn;
+
+/* Forward outputs and gradients; caller-allocated, sized by sus_sizes
+ * (o: sizes.o, lse: sizes.rows, dq: sizes.q, dk: sizes.k, dv: sizes.v).
+ * A NULL member is not computed (or not written) where a function says so. */
+typedef struct sus_grads {
+    double *o, *lse, *dq, *dk, *dv;
+} sus_grads;
+
+/* Validates an attention problem: shape, non-NULL inputs, finite scale,
+ * finite inputs (the first non-finite element is named in err). */
+int sus_attn_check(const sus_attn *a, sus_error *err);
+
+/* The double-precision reference (ref/): forward O and lse, and the exact
+ * backward dQ, dK, dV of DESIGN.md 2.1, one plain loop nest per formula.
+ * Every member of out must be non-NULL. Returns SUS_ERR_RANGE if a result
+ * is not finite in double (logits too large for double). */
+int sus_ref_grad(const sus_attn *a, sus_grads *out, sus_error *err);
+
+/* The magnitudes |y|_mag of DESIGN.md 3 for every output of sus_ref_grad,
+ * computed in double. W's magnitude carries the conditioning of exp:
+ * |W_ij|_mag = W_ij (1 + |S_ij|_mag + max_k |S_ik|_mag), where
+ * |S_ij|_mag = |s| sum_nu |Q_i nu| |K_j nu|, because an absolute error in a
+ * logit is a relative error in W. |lse_i|_mag = 1 + max_k |S_ik|_mag +
+ * log(allowed keys). The others follow DESIGN.md 3 with |W|_mag for W. */
+int sus_ref_grad_mag(const sus_attn *a, sus_grads *mag, sus_error *err);
+
+/* How many elements of an MPFR result could not be certified. */
+typedef struct sus_cert {
+    size_t uncertain;       /* elements whose rounding to double is not certain */
+    const char *first_name; /* "O", "lse", "dQ", "dK" or "dV"; NULL if none */
+    size_t first_index;     /* flat index of the first uncertain element */
+} sus_cert;
+
+#define SUS_MPFR_DEFAULT_PREC 256
+#define SUS_MPFR_MIN_PREC 64
+#define SUS_MPFR_MAX_PREC 65536
+
+/* The MPFR reference: the same computations as sus_ref_grad at prec bits.
+ * Each result is delivered as the double nearest to the MPFR value. The
+ * rounding is certified: from a rigorous error bound of the MPFR evaluation
+ * (proportional to |y|_mag and 2^-prec), the interval around the MPFR value
+ * is rounded at both ends; an element whose two ends round to different
+ * doubles is uncertain. Uncertain elements are still delivered (as the
+ * nearest double to the MPFR value) but counted in cert, which must then be
+ * consulted; cert may be NULL only if the caller treats any uncertainty as
+ * an error, in which case SUS_ERR_RANGE is returned for it.
+ * mag, if non-NULL, receives |y|_mag evaluated in MPFR (rounded upward).
+ * Returns SUS_ERR_RANGE if a result overflows double. */
+int sus_mpfr_grad(const sus_attn *a, long prec, sus_grads *out, sus_grads *mag,
+                  sus_cert *cert, sus_error *err);
+
+/* The DESIGN.md 3 bound: passes iff |got - exact| <= tau * k * u * mag.
+ * sus_bound_k returns the chain length k = n + m + d + dv + 10. */
+#define SUS_TAU 4.0
+double sus_bound_k(const sus_shape *sh);
+int sus_within_bound(double got, double exact, double mag, double tau, double k,
+                     double u);
+
+/* ------------------------------------------------------------------------ */
+/* The canonical random stream (DESIGN.md 2.4)                              */
+/* ------------------------------------------------------------------------ */
+
+/* Philox4x32 with 10 rounds (Salmon et al., SC'11): out = philox(ctr, key). */
+void sus_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* The canonical uniform u_ij of DESIGN.md 2.4 for head (b, h), query i and
+ * key j: key (seed mod 2^32, seed div 2^32), counter (j div 2, i, h, b),
+ * words (w0, w1) for even j and (w2, w3) for odd j,
+ * k = (x >> 5) 2^26 + (y >> 6), u = k 2^-53 in [0, 1).
+ * b, h, i and j div 2 must each be below 2^32 (else SUS_ERR_INVAL). */
+int sus_canonical_uniform(uint64_t seed, int64_t b, int64_t h, int64_t i, int64_t j,
+                          double *u);
+
+/* ------------------------------------------------------------------------ */
+/* Arrays and .npy files (DESIGN.md 4)                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef enum sus_dtype {
+    SUS_DTYPE_F4 = 1, /* '<f4' */
+    SUS_DTYPE_F8,     /* '<f8' */
+    SUS_DTYPE_I4,     /* '<i4' */
+    SUS_DTYPE_I8      /* '<i8' */
+} sus_dtype;
+
+#define SUS_NPY_MAXDIM 16
+
+/* A dense C-order array that owns its data. */
+typedef struct sus_array {
+    sus_dtype dtype;
+    int ndim;                       /* 0..SUS_NPY_MAXDIM */
+    int64_t shape[SUS_NPY_MAXDIM];
+    size_t count;                   /* product of shape (1 for ndim 0) */
+    void *data;                     /* count elements, host byte order */
+} sus_array;
+
+/* Size in bytes of one element of dtype, or 0 if dtype is invalid. */
+size_t sus_dtype_size(sus_dtype dtype);
+
+/* Refuse float arrays holding NaN or an infinity, naming the first one. */
+#define SUS_NPY_FINITE 1u
+
+/* Parses a whole .npy image from memory. name is used in messages (for
+ * example the file name). Accepts versions 1.0, 2.0, 3.0; dtypes <f4 <f8
+ * <i4 <i8 (and '|' or '=' byte order for nothing: only '<'); C order only.
+ * Refuses, with the reason in err: bad magic, unsupported version, a header
+ * that is too long or malformed, Fortran order, big-endian or unsupported
+ * dtypes, shape products that overflow, truncated data, trailing bytes, and
+ * (with SUS_NPY_FINITE) non-finite values. On success *out owns its data. */
+int sus_npy_parse(const void *buf, size_t len, const char *name, unsigned flags,
+                  sus_array *out, sus_error *err);
+
+/* Reads and parses a .npy file (see sus_npy_parse). */
+int sus_npy_read(const char *path, unsigned flags, sus_array *out, sus_error *err);
+
+/* Encodes a as a version 1.0 .npy image (version 2.0 if the header needs
+ * it) into a malloc'ed buffer that the caller frees. */
+int sus_npy_encode(const sus_array *a, void **buf, size_t *len, sus_error *err);
+
+/* Writes a to path atomically: a temporary file in the same directory,
+ * flushed, then renamed over path. On failure path is untouched. */
+int sus_npy_write(const char *path, const sus_array *a, sus_error *err);
+
+/* Initializes *a as an array of the given dtype and shape, with zeroed
+ * data. Checks the shape product and byte size for overflow. */
+int sus_array_alloc(sus_array *a, sus_dtype dtype, int ndim, const int64_t *shape,
+                    sus_error *err);
+
+/* Frees a's data and zeroes *a. Safe on a zeroed or already freed array. */
+void sus_array_free(sus_array *a);
+
+/* Converts a float array (<f4 or <f8) to a newly malloc'ed double buffer. */
+int sus_array_to_f64(const sus_array *a, const char *name, double **out,
+                     sus_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SUS_H */
