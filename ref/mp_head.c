@@ -1,0 +1,275 @@
+/*
+ * mp_head.c: one head's forward and exact backward in MPFR, row by row.
+ *
+ * The rows are streamed (S, W, dS of one query row at a time; dK and dV
+ * accumulate), so memory is O(m + sizes of the inputs), not O(n m).
+ *
+ * The order of operations below is the one the rounding analysis in
+ * mpfr_grad.c assumes: dot products accumulate with fma (one rounding per
+ * term), W = exp(S - M) / Z with M the row max, lse = M + log Z.
+ */
+#include <stdlib.h>
+
+#include "../core/internal.h"
+#include "mp_head.h"
+#include "ref_internal.h"
+
+mpfr_t *sus_i_mp_new(size_t count, mpfr_prec_t prec)
+{
+    mpfr_t *v = sus_i_alloc_array(count, sizeof(mpfr_t));
+    if (!v)
+        return NULL;
+    for (size_t t = 0; t < count; t++) {
+        mpfr_init2(v[t], prec);
+        mpfr_set_zero(v[t], 1);
+    }
+    return v;
+}
+
+void sus_i_mp_free(mpfr_t *v, size_t count)
+{
+    if (!v)
+        return;
+    for (size_t t = 0; t < count; t++)
+        mpfr_clear(v[t]);
+    free(v);
+}
+
+int sus_i_mp_head_out_init(sus_i_mp_head_out *out, int64_t n, int64_t m, int64_t d,
+                           int64_t dv, mpfr_prec_t prec)
+{
+    out->o = sus_i_mp_new((size_t)(n * dv), prec);
+    out->lse = sus_i_mp_new((size_t)n, prec);
+    out->dq = sus_i_mp_new((size_t)(n * d), prec);
+    out->dk = sus_i_mp_new((size_t)(m * d), prec);
+    out->dv = sus_i_mp_new((size_t)(m * dv), prec);
+    if (out->o && out->lse && out->dq && out->dk && out->dv)
+        return 0;
+    sus_i_mp_head_out_clear(out, n, m, d, dv);
+    return -1;
+}
+
+void sus_i_mp_head_out_clear(sus_i_mp_head_out *out, int64_t n, int64_t m, int64_t d,
+                             int64_t dv)
+{
+    sus_i_mp_free(out->o, (size_t)(n * dv));
+    sus_i_mp_free(out->lse, (size_t)n);
+    sus_i_mp_free(out->dq, (size_t)(n * d));
+    sus_i_mp_free(out->dk, (size_t)(m * d));
+    sus_i_mp_free(out->dv, (size_t)(m * dv));
+    out->o = out->lse = out->dq = out->dk = out->dv = NULL;
+}
+
+/* Row scratch: values at the working precision, magnitudes at theirs. */
+typedef struct row_work {
+    mpfr_t *S, *W, *dS;    /* m each */
+    mpfr_t *Sm, *Wm, *dSm; /* m each, magnitudes */
+    mpfr_t acc, tmp, M, Z, D;
+    mpfr_t macc, mtmp, sigma, Dm, absa, absb, abss;
+} row_work;
+
+static int work_init(row_work *w, int64_t m, mpfr_prec_t p, mpfr_prec_t pm)
+{
+    w->S = sus_i_mp_new((size_t)m, p);
+    w->W = sus_i_mp_new((size_t)m, p);
+    w->dS = sus_i_mp_new((size_t)m, p);
+    w->Sm = sus_i_mp_new((size_t)m, pm);
+    w->Wm = sus_i_mp_new((size_t)m, pm);
+    w->dSm = sus_i_mp_new((size_t)m, pm);
+    mpfr_inits2(p, w->acc, w->tmp, w->M, w->Z, w->D, (mpfr_ptr)0);
+    /* absa/absb hold |input| exactly: inputs may carry more than pm bits. */
+    mpfr_inits2(pm, w->macc, w->mtmp, w->sigma, w->Dm, (mpfr_ptr)0);
+    mpfr_inits2(p, w->absa, w->absb, w->abss, (mpfr_ptr)0);
+    return (w->S && w->W && w->dS && w->Sm && w->Wm && w->dSm) ? 0 : -1;
+}
+
+static void work_clear(row_work *w, int64_t m)
+{
+    sus_i_mp_free(w->S, (size_t)m);
+    sus_i_mp_free(w->W, (size_t)m);
+    sus_i_mp_free(w->dS, (size_t)m);
+    sus_i_mp_free(w->Sm, (size_t)m);
+    sus_i_mp_free(w->Wm, (size_t)m);
+    sus_i_mp_free(w->dSm, (size_t)m);
+    mpfr_clears(w->acc, w->tmp, w->M, w->Z, w->D, w->macc, w->mtmp, w->sigma, w->Dm,
+                w->absa, w->absb, w->abss, (mpfr_ptr)0);
+}
+
+/* acc = sum_t x[t*xs] y[t*ys], one rounding per term. */
+static void dot(mpfr_t acc, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys, int64_t len)
+{
+    mpfr_set_zero(acc, 1);
+    for (int64_t t = 0; t < len; t++)
+        mpfr_fma(acc, x[t * xs], y[t * ys], acc, MPFR_RNDN);
+}
+
+/* macc = sum_t |x[t*xs]| |y[t*ys]|, rounded upward. */
+static void absdot(row_work *w, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys,
+                   int64_t len)
+{
+    mpfr_set_zero(w->macc, 1);
+    for (int64_t t = 0; t < len; t++) {
+        mpfr_abs(w->absa, x[t * xs], MPFR_RNDN); /* exact: same precision */
+        mpfr_abs(w->absb, y[t * ys], MPFR_RNDN);
+        mpfr_fma(w->macc, w->absa, w->absb, w->macc, MPFR_RNDU);
+    }
+}
+
+/* Values of row i: S, W, lse, O, D, dS, dQ; accumulates unscaled dK, dV. */
+static void row_values(const sus_i_mp_head_in *in, int64_t i, row_work *w,
+                       sus_i_mp_head_out *val)
+{
+    const int64_t m = in->m, d = in->d, dv = in->dv;
+    mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
+
+    mpfr_set_inf(w->M, -1);
+    for (int64_t j = 0; j < m; j++) {
+        if (!sus_i_allowed(in->causal, i, j))
+            continue;
+        dot(w->acc, Qi, 1, in->k + j * d, 1, d);
+        mpfr_mul(w->S[j], w->acc, in->scale, MPFR_RNDN);
+        mpfr_max(w->M, w->M, w->S[j], MPFR_RNDN);
+    }
+    mpfr_set_zero(w->Z, 1);
+    for (int64_t j = 0; j < m; j++) {
+        if (!sus_i_allowed(in->causal, i, j)) {
+            mpfr_set_zero(w->W[j], 1);
+            continue;
+        }
+        mpfr_sub(w->tmp, w->S[j], w->M, MPFR_RNDN);
+        mpfr_exp(w->W[j], w->tmp, MPFR_RNDN);
+        mpfr_add(w->Z, w->Z, w->W[j], MPFR_RNDN);
+    }
+    for (int64_t j = 0; j < m; j++)
+        if (sus_i_allowed(in->causal, i, j))
+            mpfr_div(w->W[j], w->W[j], w->Z, MPFR_RNDN);
+    mpfr_log(w->tmp, w->Z, MPFR_RNDN);
+    mpfr_add(val->lse[i], w->M, w->tmp, MPFR_RNDN);
+
+    for (int64_t t = 0; t < dv; t++)
+        dot(val->o[i * dv + t], w->W, 1, in->v + t, dv, m);
+    dot(w->D, dOi, 1, val->o + i * dv, 1, dv);
+
+    for (int64_t j = 0; j < m; j++) {
+        if (!sus_i_allowed(in->causal, i, j)) {
+            mpfr_set_zero(w->dS[j], 1);
+            continue;
+        }
+        dot(w->acc, dOi, 1, in->v + j * dv, 1, dv);
+        mpfr_sub(w->acc, w->acc, w->D, MPFR_RNDN);
+        mpfr_mul(w->dS[j], w->W[j], w->acc, MPFR_RNDN);
+    }
+    for (int64_t t = 0; t < d; t++) {
+        dot(w->acc, w->dS, 1, in->k + t, d, m);
+        mpfr_mul(val->dq[i * d + t], w->acc, in->scale, MPFR_RNDN);
+    }
+    for (int64_t j = 0; j < m; j++) {
+        if (!sus_i_allowed(in->causal, i, j))
+            continue;
+        for (int64_t t = 0; t < d; t++)
+            mpfr_fma(val->dk[j * d + t], w->dS[j], Qi[t], val->dk[j * d + t], MPFR_RNDN);
+        for (int64_t t = 0; t < dv; t++)
+            mpfr_fma(val->dv[j * dv + t], w->W[j], dOi[t], val->dv[j * dv + t],
+                     MPFR_RNDN);
+    }
+}
+
+/* Magnitudes of row i, upward, from the row's W (already in w->W). */
+static void row_mags(const sus_i_mp_head_in *in, int64_t i, row_work *w,
+                     sus_i_mp_head_out *mag)
+{
+    const int64_t m = in->m, d = in->d, dv = in->dv;
+    mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
+    mpfr_abs(w->abss, in->scale, MPFR_RNDN);
+    mpfr_set_zero(w->sigma, 1);
+    long allowed = 0;
+    for (int64_t j = 0; j < m; j++) {
+        if (!sus_i_allowed(in->causal, i, j))
+            continue;
+        absdot(w, Qi, 1, in->k + j * d, 1, d);
+        mpfr_mul(w->Sm[j], w->macc, w->abss, MPFR_RNDU);
+        mpfr_max(w->sigma, w->sigma, w->Sm[j], MPFR_RNDU);
+        allowed++;
+    }
+    /* |lse_i|_mag = 1 + sigma_i + log(allowed) */
+    mpfr_set_si(w->mtmp, allowed, MPFR_RNDU);
+    mpfr_log(w->mtmp, w->mtmp, MPFR_RNDU);
+    mpfr_add(w->mtmp, w->mtmp, w->sigma, MPFR_RNDU);
+    mpfr_add_ui(mag->lse[i], w->mtmp, 1, MPFR_RNDU);
+    /* |W_ij|_mag = W_ij (1 + |S_ij|_mag + sigma_i) + 2^-1074 */
+    for (int64_t j = 0; j < m; j++) {
+        if (!sus_i_allowed(in->causal, i, j)) {
+            mpfr_set_zero(w->Wm[j], 1);
+            continue;
+        }
+        mpfr_add(w->mtmp, w->Sm[j], w->sigma, MPFR_RNDU);
+        mpfr_add_ui(w->mtmp, w->mtmp, 1, MPFR_RNDU);
+        mpfr_mul(w->Wm[j], w->W[j], w->mtmp, MPFR_RNDU);
+        mpfr_add_d(w->Wm[j], w->Wm[j], SUS_I_UNDERFLOW_FLOOR, MPFR_RNDU);
+    }
+    for (int64_t t = 0; t < dv; t++) {
+        absdot(w, w->Wm, 1, in->v + t, dv, m);
+        mpfr_set(mag->o[i * dv + t], w->macc, MPFR_RNDU);
+    }
+    absdot(w, dOi, 1, mag->o + i * dv, 1, dv);
+    mpfr_set(w->Dm, w->macc, MPFR_RNDU);
+    for (int64_t j = 0; j < m; j++) {
+        absdot(w, dOi, 1, in->v + j * dv, 1, dv);
+        mpfr_add(w->mtmp, w->macc, w->Dm, MPFR_RNDU);
+        mpfr_mul(w->dSm[j], w->Wm[j], w->mtmp, MPFR_RNDU);
+    }
+    for (int64_t t = 0; t < d; t++) {
+        absdot(w, w->dSm, 1, in->k + t, d, m);
+        mpfr_mul(mag->dq[i * d + t], w->macc, w->abss, MPFR_RNDU);
+    }
+    for (int64_t j = 0; j < m; j++) {
+        if (mpfr_zero_p(w->Wm[j]))
+            continue;
+        for (int64_t t = 0; t < d; t++) {
+            mpfr_abs(w->absa, Qi[t], MPFR_RNDN);
+            mpfr_fma(mag->dk[j * d + t], w->dSm[j], w->absa, mag->dk[j * d + t],
+                     MPFR_RNDU);
+        }
+        for (int64_t t = 0; t < dv; t++) {
+            mpfr_abs(w->absa, dOi[t], MPFR_RNDN);
+            mpfr_fma(mag->dv[j * dv + t], w->Wm[j], w->absa, mag->dv[j * dv + t],
+                     MPFR_RNDU);
+        }
+    }
+}
+
+int sus_i_mp_head_grad(const sus_i_mp_head_in *in, sus_i_mp_head_out *val,
+                       sus_i_mp_head_out *mag)
+{
+    const int64_t n = in->n, m = in->m, d = in->d, dv = in->dv;
+    row_work w;
+    mpfr_prec_t p = mpfr_get_prec(val->o[0]);
+    mpfr_prec_t pm = mag ? mpfr_get_prec(mag->o[0]) : SUS_I_MAG_PREC;
+    if (work_init(&w, m, p, pm)) {
+        work_clear(&w, m);
+        return -1;
+    }
+    for (int64_t t = 0; t < m * d; t++)
+        mpfr_set_zero(val->dk[t], 1);
+    for (int64_t t = 0; t < m * dv; t++)
+        mpfr_set_zero(val->dv[t], 1);
+    if (mag) {
+        for (int64_t t = 0; t < m * d; t++)
+            mpfr_set_zero(mag->dk[t], 1);
+        for (int64_t t = 0; t < m * dv; t++)
+            mpfr_set_zero(mag->dv[t], 1);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        row_values(in, i, &w, val);
+        if (mag)
+            row_mags(in, i, &w, mag);
+    }
+    /* dK_j = s sum_i dS_ij Q_i: the scale is applied once, after the sum. */
+    for (int64_t t = 0; t < m * d; t++) {
+        mpfr_mul(val->dk[t], val->dk[t], in->scale, MPFR_RNDN);
+        if (mag)
+            mpfr_mul(mag->dk[t], mag->dk[t], w.abss, MPFR_RNDU);
+    }
+    work_clear(&w, m);
+    return 0;
+}

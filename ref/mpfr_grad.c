@@ -1,0 +1,171 @@
+/*
+ * mpfr_grad.c: the MPFR reference with certified rounding to double.
+ *
+ * Rounding analysis (u = 2^-p, every MPFR operation correctly rounded, fma
+ * rounding once, k = n + m + d + dv + 10), to first order in u:
+ *  - S_ij = s Q_i.K_j has absolute error <= (d+1) u |S_ij|_mag, so every
+ *    logit of row i moves by at most Delta_i = (d+1) u sigma_i, and W_ij =
+ *    exp(S_ij)/sum_k exp(S_ik) moves by a relative 2 Delta_i at most; the
+ *    subtraction of M, exp, the m-term sum and the division add (m+4) u.
+ *    So |W^ - W| <= 2k u W (1 + sigma_i) <= 2k u |W|_mag.
+ *  - O: 2k u + m u <= 3k u, relative to |O|_mag; D adds dv u: <= 4k u |D|_mag.
+ *  - dP - D: <= 4k u (|dP|_mag + |D|_mag); dS = W (dP - D):
+ *    <= 2k u + 4k u + u <= 7k u, relative to |dS|_mag.
+ *  - dQ, dK: 7k u + (m or n) u + u <= 8k u; dV: 2k u + n u <= 3k u.
+ *  - lse = M + log Z: (d+1) u sigma + (m+3) u + u |lse| <= 2k u |lse|_mag.
+ * Every output thus satisfies |y^ - y| <= 8 k u |y|_mag. The certificate
+ * uses 32 k u |y|_mag: a factor 4 covers second-order terms (k u < 2^-24
+ * whenever p >= 64 and k < 2^40) and the magnitudes' own upward rounding.
+ *
+ * Certification is monotonicity of rounding: every real in [y^ - e, y^ + e]
+ * rounds to the same double iff both ends do. This works for subnormal
+ * results and for zero alike, where mpfr_can_round alone would not.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../core/internal.h"
+#include "mp_head.h"
+#include "ref_internal.h"
+
+#define CERT_FACTOR 32.0
+
+typedef struct certifier {
+    mpfr_t e, lo, hi;
+    double factor; /* CERT_FACTOR * k */
+    mpfr_prec_t p;
+    sus_cert cert;
+} certifier;
+
+/* Rounds one value; 0 on success, SUS_ERR_RANGE if it overflows double. */
+static int deliver(certifier *c, mpfr_t val, mpfr_t mag, const char *name, size_t index,
+                   double *out, double *mag_out)
+{
+    double y = mpfr_get_d(val, MPFR_RNDN);
+    if (!isfinite(y))
+        return SUS_ERR_RANGE;
+    mpfr_mul_d(c->e, mag, c->factor, MPFR_RNDU);
+    mpfr_mul_2si(c->e, c->e, -(long)c->p, MPFR_RNDU);
+    mpfr_sub(c->lo, val, c->e, MPFR_RNDD);
+    mpfr_add(c->hi, val, c->e, MPFR_RNDU);
+    if (mpfr_get_d(c->lo, MPFR_RNDN) != mpfr_get_d(c->hi, MPFR_RNDN)) {
+        if (c->cert.uncertain++ == 0) {
+            c->cert.first_name = name;
+            c->cert.first_index = index;
+        }
+    }
+    *out = y;
+    if (mag_out)
+        *mag_out = mpfr_get_d(mag, MPFR_RNDU);
+    return 0;
+}
+
+static int deliver_array(certifier *c, mpfr_t *val, mpfr_t *mag, size_t count,
+                         const char *name, size_t offset, double *out, double *mag_out,
+                         sus_error *err)
+{
+    for (size_t t = 0; t < count; t++) {
+        if (deliver(c, val[t], mag[t], name, offset + t, out + offset + t,
+                    mag_out ? mag_out + offset + t : NULL))
+            return sus_i_fail(err, SUS_ERR_RANGE,
+                              "%s[%zu] is %g, beyond the range of double", name,
+                              offset + t, mpfr_get_d(val[t], MPFR_RNDN));
+    }
+    return SUS_OK;
+}
+
+static int to_mpfr(mpfr_t **dst, const double *src, size_t count, mpfr_prec_t p)
+{
+    *dst = sus_i_mp_new(count, p);
+    if (!*dst)
+        return -1;
+    for (size_t t = 0; t < count; t++)
+        mpfr_set_d((*dst)[t], src[t], MPFR_RNDN); /* exact: p >= 53 */
+    return 0;
+}
+
+int sus_mpfr_grad(const sus_attn *a, long prec, sus_grads *out, sus_grads *mag,
+                  sus_cert *cert, sus_error *err)
+{
+    int rc = sus_attn_check(a, err);
+    if (rc)
+        return rc;
+    if (prec < SUS_MPFR_MIN_PREC || prec > SUS_MPFR_MAX_PREC)
+        return sus_i_fail(err, SUS_ERR_INVAL, "precision %ld bits is outside [%d, %d]",
+                          prec, SUS_MPFR_MIN_PREC, SUS_MPFR_MAX_PREC);
+    if (!out || !out->o || !out->lse || !out->dq || !out->dk || !out->dv)
+        return sus_i_fail(err, SUS_ERR_INVAL, "sus_mpfr_grad: NULL output array");
+    if (mag && (!mag->o || !mag->lse || !mag->dq || !mag->dk || !mag->dv))
+        return sus_i_fail(err, SUS_ERR_INVAL, "sus_mpfr_grad: NULL magnitude array");
+    const sus_shape *sh = &a->shape;
+    const int64_t n = sh->n, m = sh->m, d = sh->d, dv = sh->dv;
+    const mpfr_prec_t p = (mpfr_prec_t)prec;
+
+    certifier c = {.factor = CERT_FACTOR * sus_bound_k(sh), .p = p};
+    mpfr_init2(c.e, SUS_I_MAG_PREC);
+    mpfr_inits2(p, c.lo, c.hi, (mpfr_ptr)0);
+    mpfr_t scale;
+    mpfr_init2(scale, p);
+    mpfr_set_d(scale, a->scale, MPFR_RNDN);
+
+    sus_i_mp_head_in in = {n, m, d, dv, a->causal, scale, NULL, NULL, NULL, NULL};
+    sus_i_mp_head_out val = {0}, mg = {0};
+    int have_val = 0, have_mag = 0;
+    rc = SUS_ERR_NOMEM;
+    if (sus_i_mp_head_out_init(&val, n, m, d, dv, p) == 0)
+        have_val = 1;
+    if (have_val && sus_i_mp_head_out_init(&mg, n, m, d, dv, SUS_I_MAG_PREC) == 0)
+        have_mag = 1;
+    if (!have_mag)
+        goto nomem;
+    for (int64_t b = 0; b < sh->B; b++)
+        for (int64_t h = 0; h < sh->H; h++) {
+            sus_i_head_off off = sus_i_head_offsets(sh, b, h);
+            if (to_mpfr(&in.q, a->q + off.q, (size_t)(n * d), p) ||
+                to_mpfr(&in.k, a->k + off.k, (size_t)(m * d), p) ||
+                to_mpfr(&in.v, a->v + off.v, (size_t)(m * dv), p) ||
+                to_mpfr(&in.dout, a->dout + off.o, (size_t)(n * dv), p) ||
+                sus_i_mp_head_grad(&in, &val, &mg))
+                goto nomem;
+            if ((rc = deliver_array(&c, val.o, mg.o, (size_t)(n * dv), "O", off.o,
+                                    out->o, mag ? mag->o : NULL, err)) ||
+                (rc = deliver_array(&c, val.lse, mg.lse, (size_t)n, "lse", off.row,
+                                    out->lse, mag ? mag->lse : NULL, err)) ||
+                (rc = deliver_array(&c, val.dq, mg.dq, (size_t)(n * d), "dQ", off.q,
+                                    out->dq, mag ? mag->dq : NULL, err)) ||
+                (rc = deliver_array(&c, val.dk, mg.dk, (size_t)(m * d), "dK", off.k,
+                                    out->dk, mag ? mag->dk : NULL, err)) ||
+                (rc = deliver_array(&c, val.dv, mg.dv, (size_t)(m * dv), "dV", off.v,
+                                    out->dv, mag ? mag->dv : NULL, err)))
+                goto done;
+            sus_i_mp_free(in.q, (size_t)(n * d));
+            sus_i_mp_free(in.k, (size_t)(m * d));
+            sus_i_mp_free(in.v, (size_t)(m * dv));
+            sus_i_mp_free(in.dout, (size_t)(n * dv));
+            in.q = in.k = in.v = in.dout = NULL;
+        }
+    rc = SUS_OK;
+    if (cert)
+        *cert = c.cert;
+    if (c.cert.uncertain && !cert)
+        rc = sus_i_fail(err, SUS_ERR_RANGE,
+                        "%zu elements could not be certified to round correctly to "
+                        "double at %ld bits; first: %s[%zu]",
+                        c.cert.uncertain, prec, c.cert.first_name, c.cert.first_index);
+    else
+        sus_i_ok(err);
+    goto done;
+nomem:
+    rc = sus_i_fail(err, SUS_ERR_NOMEM, "sus_mpfr_grad: out of memory");
+done:
+    sus_i_mp_free(in.q, (size_t)(n * d));
+    sus_i_mp_free(in.k, (size_t)(m * d));
+    sus_i_mp_free(in.v, (size_t)(m * dv));
+    sus_i_mp_free(in.dout, (size_t)(n * dv));
+    if (have_val)
+        sus_i_mp_head_out_clear(&val, n, m, d, dv);
+    if (have_mag)
+        sus_i_mp_head_out_clear(&mg, n, m, d, dv);
+    mpfr_clears(c.e, c.lo, c.hi, scale, (mpfr_ptr)0);
+    return rc;
+}
