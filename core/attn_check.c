@@ -25,7 +25,7 @@ static int check_finite(const double *x, size_t count, const char *name,
     return SUS_OK;
 }
 
-int sus_attn_check(const sus_attn *a, sus_error *err)
+static int check_common(const sus_attn *a, int need_v, sus_error *err)
 {
     if (!a)
         return sus_i_fail(err, SUS_ERR_INVAL, "attention problem: NULL argument");
@@ -33,7 +33,7 @@ int sus_attn_check(const sus_attn *a, sus_error *err)
     int rc = sus_shape_sizes(&a->shape, &z, err);
     if (rc)
         return rc;
-    if (!a->q || !a->k || !a->v || !a->dout)
+    if (!a->q || !a->k || (need_v && (!a->v || !a->dout)))
         return sus_i_fail(err, SUS_ERR_INVAL, "attention problem: NULL input array");
     if (!isfinite(a->scale))
         return sus_i_fail(err, SUS_ERR_INVAL, "scale: %g is not finite", a->scale);
@@ -43,10 +43,21 @@ int sus_attn_check(const sus_attn *a, sus_error *err)
     const int64_t vd[4] = {s->B, s->H, s->m, s->dv};
     const int64_t od[4] = {s->B, s->H, s->n, s->dv};
     if ((rc = check_finite(a->q, z.q, "Q", qd, err)) ||
-        (rc = check_finite(a->k, z.k, "K", kd, err)) ||
-        (rc = check_finite(a->v, z.v, "V", vd, err)) ||
-        (rc = check_finite(a->dout, z.o, "dO", od, err)))
+        (rc = check_finite(a->k, z.k, "K", kd, err)))
+        return rc;
+    if (need_v && ((rc = check_finite(a->v, z.v, "V", vd, err)) ||
+                   (rc = check_finite(a->dout, z.o, "dO", od, err))))
         return rc;
     sus_i_ok(err);
     return SUS_OK;
+}
+
+int sus_attn_check(const sus_attn *a, sus_error *err)
+{
+    return check_common(a, 1, err);
+}
+
+int sus_i_attn_check_qk(const sus_attn *a, sus_error *err)
+{
+    return check_common(a, 0, err);
 }

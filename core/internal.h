@@ -14,6 +14,9 @@
 #define SUS_I_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define SUS_I_PRINTF(f, a)
+/* sus_attn_check for callers that read only Q and K (V, dO may be NULL). */
+int sus_i_attn_check_qk(const sus_attn *a, sus_error *err);
+
 #endif
 
 /* Records status and a formatted one-line message in err (if non-NULL) and
@@ -31,5 +34,8 @@ int sus_i_add_size(size_t a, size_t b, size_t *out);
  * returns a zero-byte allocation (allocates at least one byte). */
 void *sus_i_alloc_array(size_t count, size_t size);
 void *sus_i_calloc_array(size_t count, size_t size);
+
+/* sus_attn_check for callers that read only Q and K (V, dO may be NULL). */
+int sus_i_attn_check_qk(const sus_attn *a, sus_error *err);
 
 #endif

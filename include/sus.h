@@ -177,6 +177,113 @@ int sus_canonical_uniform(uint64_t seed, int64_t b, int64_t h, int64_t i, int64_
                           double *u);
 
 /* ------------------------------------------------------------------------ */
+/* The SUS estimator (DESIGN.md 2.2-2.5)                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A rule turns one row of attention weights into keep probabilities.
+ * w[0..len) are the weights of the row's allowed keys (finite, >= 0); c > 0
+ * is the budget (INFINITY allowed). It writes q[t] in [0, 1] and wtilde[t],
+ * the value W~ = w/q an entry takes when kept (0 where q = 0). Both rules
+ * give q = 1 everywhere when c = inf (the estimator is then the exact
+ * gradient), and q = 0 for a weight that underflowed to 0 when c is finite.
+ * Returns SUS_OK, SUS_ERR_INVAL (c NaN or <= 0), or SUS_ERR_NOMEM. */
+typedef int (*sus_rule_fn)(const double *w, int64_t len, double c, double *q,
+                           double *wtilde);
+
+typedef struct sus_rule {
+    const char *name;
+    sus_rule_fn row;
+} sus_rule;
+
+/* minc (the paper's, the default): q = min(1, c w), W~ = max(w, 1/c). */
+extern const sus_rule sus_rule_minc;
+/* waterfill: q = min(1, w/t), W~ = max(w, t), with t the threshold at which
+ * sum q = min(c, number of positive weights); see ref/rule_waterfill.c. */
+extern const sus_rule sus_rule_waterfill;
+
+/* The rule named name ("minc", "waterfill"), or NULL. */
+const sus_rule *sus_rule_find(const char *name);
+
+/* A mask: one CSR over all B*H*n query rows, row r = (b*H + h)*n + i
+ * (DESIGN.md 4). indices are key indices j, strictly ascending in a row;
+ * wtilde the W~ values. Produced by sus_ref_mask (free with
+ * sus_mask_free), or filled by a caller from its own arrays. */
+typedef struct sus_mask {
+    int64_t rows;
+    int64_t nnz;
+    int64_t *indptr;  /* rows + 1 */
+    int64_t *indices; /* nnz */
+    double *wtilde;   /* nnz */
+} sus_mask;
+
+void sus_mask_free(sus_mask *mk);
+
+/* Well-formedness of a mask for a problem of shape sh: rows = B*H*n,
+ * indptr[0] = 0, non-decreasing, indptr[rows] = nnz; indices in [0, m),
+ * strictly ascending within a row (so no duplicates), j <= i when causal;
+ * wtilde finite and >= 0. err names the first violation. */
+int sus_mask_check(const sus_mask *mk, const sus_shape *sh, int causal, sus_error *err);
+
+/* Dense keep probabilities and W~ of every (row, key) pair, from the double
+ * reference's W: q and wtilde each hold B*H*n*m doubles (0 where masked).
+ * Only a->q and a->k are read (v and dout may be NULL). */
+int sus_ref_probs(const sus_attn *a, const sus_rule *rule, double c, double *q,
+                  double *wtilde, sus_error *err);
+
+/* The canonical mask (DESIGN.md 2.4): entry (i, j) of head (b, h) is kept
+ * iff u_ij < q_ij, with q from sus_ref_probs. Only a->q and a->k are read. */
+int sus_ref_mask(const sus_attn *a, const sus_rule *rule, double c, uint64_t seed,
+                 sus_mask *out, sus_error *err);
+
+/* The estimator under a mask (DESIGN.md 2.2), in double: out->o and
+ * out->lse receive the exact forward; dq, dk, dv the estimates dQ~, dK~,
+ * dV~ with D_i from the exact O. The mask is checked first. */
+int sus_ref_estimate(const sus_attn *a, const sus_mask *mk, sus_grads *out,
+                     sus_error *err);
+
+/* Magnitudes of the estimator's outputs: as sus_ref_grad_mag, with
+ * |W~_ij|_mag = W~_ij (1 + |S_ij|_mag + sigma_i) + 2^-1074 on kept entries. */
+int sus_ref_estimate_mag(const sus_attn *a, const sus_mask *mk, sus_grads *mag,
+                         sus_error *err);
+
+/* The estimator under a mask in MPFR, delivered and certified as
+ * sus_mpfr_grad does. The mask's wtilde values are taken as exact. */
+int sus_mpfr_estimate(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
+                      sus_grads *mag, sus_cert *cert, sus_error *err);
+
+/* Exact moments of the estimator whose mask keeps (i, j) with probability
+ * q_ij and value W_ij / q_ij, where q is sus_ref_probs' double q and W the
+ * exact weight: computed in MPFR at prec bits, rounded to nearest double.
+ * mean.dq/dk/dv = E[dQ~], E[dK~], E[dV~] (mean.o and mean.lse receive the
+ * exact forward); var.dq/dk/dv the per-element variances (DESIGN.md 2.5;
+ * var.o and var.lse may be NULL and are not written); nnz_row[B*H*n] the
+ * expected kept count per row; *nnz_total their sum. */
+typedef struct sus_moments {
+    sus_grads mean;
+    sus_grads var;
+    double *nnz_row;
+    double nnz_total;
+} sus_moments;
+
+int sus_mpfr_moments(const sus_attn *a, const sus_rule *rule, double c, long prec,
+                     sus_moments *out, sus_error *err);
+
+/* The variance of the linear functional L = <rq, dQ~> + <rk, dK~> +
+ * <rv, dV~> (DESIGN.md 2.5, shared-mask cross terms included), in MPFR.
+ * rq, rk, rv have the sizes of Q, K, V; any may be NULL (zero). */
+int sus_mpfr_functional_var(const sus_attn *a, const sus_rule *rule, double c,
+                            const double *rq, const double *rk, const double *rv,
+                            long prec, double *var, sus_error *err);
+
+/* The same moments by exhaustive enumeration of every mask, weighted by its
+ * probability, in MPFR: for cross-checking the closed forms. Refuses
+ * (SUS_ERR_UNSUPPORTED) a problem with more than SUS_ENUM_MAX_UNCERTAIN
+ * entries with 0 < q < 1. */
+#define SUS_ENUM_MAX_UNCERTAIN 20
+int sus_mpfr_enumerate(const sus_attn *a, const sus_rule *rule, double c, long prec,
+                       sus_moments *out, sus_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Arrays and .npy files (DESIGN.md 4)                                      */
 /* ------------------------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /*
- * mp_head.c: one head's forward and exact backward in MPFR, row by row.
+ * mp_head.c: one head's forward and backward in MPFR, row by row.
  *
  * The rows are streamed (S, W, dS of one query row at a time; dK and dV
  * accumulate), so memory is O(m + sizes of the inputs), not O(n m).
@@ -60,39 +60,24 @@ void sus_i_mp_head_out_clear(sus_i_mp_head_out *out, int64_t n, int64_t m, int64
     out->o = out->lse = out->dq = out->dk = out->dv = NULL;
 }
 
-/* Row scratch: values at the working precision, magnitudes at theirs. */
-typedef struct row_work {
-    mpfr_t *S, *W, *dS;    /* m each */
-    mpfr_t *Sm, *Wm, *dSm; /* m each, magnitudes */
-    mpfr_t acc, tmp, M, Z, D;
-    mpfr_t macc, mtmp, sigma, Dm, absa, absb, abss;
-} row_work;
-
-static int work_init(row_work *w, int64_t m, mpfr_prec_t p, mpfr_prec_t pm)
+int sus_i_mp_row_init(sus_i_mp_row *r, int64_t m, mpfr_prec_t p)
 {
-    w->S = sus_i_mp_new((size_t)m, p);
-    w->W = sus_i_mp_new((size_t)m, p);
-    w->dS = sus_i_mp_new((size_t)m, p);
-    w->Sm = sus_i_mp_new((size_t)m, pm);
-    w->Wm = sus_i_mp_new((size_t)m, pm);
-    w->dSm = sus_i_mp_new((size_t)m, pm);
-    mpfr_inits2(p, w->acc, w->tmp, w->M, w->Z, w->D, (mpfr_ptr)0);
-    /* absa/absb hold |input| exactly: inputs may carry more than pm bits. */
-    mpfr_inits2(pm, w->macc, w->mtmp, w->sigma, w->Dm, (mpfr_ptr)0);
-    mpfr_inits2(p, w->absa, w->absb, w->abss, (mpfr_ptr)0);
-    return (w->S && w->W && w->dS && w->Sm && w->Wm && w->dSm) ? 0 : -1;
+    r->m = m;
+    r->S = sus_i_mp_new((size_t)m, p);
+    r->W = sus_i_mp_new((size_t)m, p);
+    r->dP = sus_i_mp_new((size_t)m, p);
+    r->dS = sus_i_mp_new((size_t)m, p);
+    mpfr_inits2(p, r->D, r->Z, r->M, r->tmp, (mpfr_ptr)0);
+    return (r->S && r->W && r->dP && r->dS) ? 0 : -1;
 }
 
-static void work_clear(row_work *w, int64_t m)
+void sus_i_mp_row_clear(sus_i_mp_row *r)
 {
-    sus_i_mp_free(w->S, (size_t)m);
-    sus_i_mp_free(w->W, (size_t)m);
-    sus_i_mp_free(w->dS, (size_t)m);
-    sus_i_mp_free(w->Sm, (size_t)m);
-    sus_i_mp_free(w->Wm, (size_t)m);
-    sus_i_mp_free(w->dSm, (size_t)m);
-    mpfr_clears(w->acc, w->tmp, w->M, w->Z, w->D, w->macc, w->mtmp, w->sigma, w->Dm,
-                w->absa, w->absb, w->abss, (mpfr_ptr)0);
+    sus_i_mp_free(r->S, (size_t)r->m);
+    sus_i_mp_free(r->W, (size_t)r->m);
+    sus_i_mp_free(r->dP, (size_t)r->m);
+    sus_i_mp_free(r->dS, (size_t)r->m);
+    mpfr_clears(r->D, r->Z, r->M, r->tmp, (mpfr_ptr)0);
 }
 
 /* acc = sum_t x[t*xs] y[t*ys], one rounding per term. */
@@ -103,8 +88,100 @@ static void dot(mpfr_t acc, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys, int64_
         mpfr_fma(acc, x[t * xs], y[t * ys], acc, MPFR_RNDN);
 }
 
+void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
+                        mpfr_t *o, mpfr_ptr lse)
+{
+    const int64_t m = in->m, d = in->d, dv = in->dv;
+    mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
+
+    /* S_ij = s Q_i.K_j; M_i = max_j S_ij */
+    mpfr_set_inf(r->M, -1);
+    for (int64_t j = 0; j < m; j++) {
+        mpfr_set_zero(r->S[j], 1);
+        if (!sus_i_allowed(in->causal, i, j))
+            continue;
+        dot(r->tmp, Qi, 1, in->k + j * d, 1, d);
+        mpfr_mul(r->S[j], r->tmp, in->scale, MPFR_RNDN);
+        mpfr_max(r->M, r->M, r->S[j], MPFR_RNDN);
+    }
+    /* W_ij = exp(S_ij - M_i) / Z_i, lse_i = M_i + log Z_i */
+    mpfr_set_zero(r->Z, 1);
+    for (int64_t j = 0; j < m; j++) {
+        mpfr_set_zero(r->W[j], 1);
+        if (!sus_i_allowed(in->causal, i, j))
+            continue;
+        mpfr_sub(r->tmp, r->S[j], r->M, MPFR_RNDN);
+        mpfr_exp(r->W[j], r->tmp, MPFR_RNDN);
+        mpfr_add(r->Z, r->Z, r->W[j], MPFR_RNDN);
+    }
+    for (int64_t j = 0; j < m; j++)
+        if (sus_i_allowed(in->causal, i, j))
+            mpfr_div(r->W[j], r->W[j], r->Z, MPFR_RNDN);
+    mpfr_log(r->tmp, r->Z, MPFR_RNDN);
+    mpfr_add(lse, r->M, r->tmp, MPFR_RNDN);
+
+    /* O_i = sum_j W_ij V_j; D_i = dO_i . O_i */
+    for (int64_t t = 0; t < dv; t++)
+        dot(o[t], r->W, 1, in->v + t, dv, m);
+    dot(r->D, dOi, 1, o, 1, dv);
+
+    /* dP_ij = dO_i . V_j; dS_ij = W_ij (dP_ij - D_i) */
+    for (int64_t j = 0; j < m; j++) {
+        mpfr_set_zero(r->dP[j], 1);
+        mpfr_set_zero(r->dS[j], 1);
+        if (!sus_i_allowed(in->causal, i, j))
+            continue;
+        dot(r->dP[j], dOi, 1, in->v + j * dv, 1, dv);
+        mpfr_sub(r->tmp, r->dP[j], r->D, MPFR_RNDN);
+        mpfr_mul(r->dS[j], r->W[j], r->tmp, MPFR_RNDN);
+    }
+}
+
+/* Backward weights of one row (W for the exact gradient, W~ for a mask),
+ * their dS, and the magnitude scratch. */
+typedef struct bwd_work {
+    sus_i_mp_row row;
+    mpfr_t *B, *dSB;               /* m: backward weights and their dS */
+    mpfr_t *Sm, *Wm, *Bm, *dSm;    /* m: magnitudes */
+    unsigned char *kept;           /* m */
+    mpfr_t acc, macc, mtmp, sigma, Dm, absa, absb, abss;
+} bwd_work;
+
+static int work_init(bwd_work *w, int64_t m, mpfr_prec_t p, mpfr_prec_t pm)
+{
+    int rc = sus_i_mp_row_init(&w->row, m, p);
+    w->B = sus_i_mp_new((size_t)m, p);
+    w->dSB = sus_i_mp_new((size_t)m, p);
+    w->Sm = sus_i_mp_new((size_t)m, pm);
+    w->Wm = sus_i_mp_new((size_t)m, pm);
+    w->Bm = sus_i_mp_new((size_t)m, pm);
+    w->dSm = sus_i_mp_new((size_t)m, pm);
+    w->kept = sus_i_alloc_array((size_t)m, 1);
+    mpfr_init2(w->acc, p);
+    mpfr_inits2(pm, w->macc, w->mtmp, w->sigma, w->Dm, (mpfr_ptr)0);
+    /* |input| is held exactly: inputs may carry more than pm bits. */
+    mpfr_inits2(p, w->absa, w->absb, w->abss, (mpfr_ptr)0);
+    return (rc == 0 && w->B && w->dSB && w->Sm && w->Wm && w->Bm && w->dSm && w->kept)
+               ? 0
+               : -1;
+}
+
+static void work_clear(bwd_work *w, int64_t m)
+{
+    sus_i_mp_row_clear(&w->row);
+    sus_i_mp_free(w->B, (size_t)m);
+    sus_i_mp_free(w->dSB, (size_t)m);
+    sus_i_mp_free(w->Sm, (size_t)m);
+    sus_i_mp_free(w->Wm, (size_t)m);
+    sus_i_mp_free(w->Bm, (size_t)m);
+    sus_i_mp_free(w->dSm, (size_t)m);
+    free(w->kept);
+    mpfr_clears(w->acc, w->macc, w->mtmp, w->sigma, w->Dm, w->absa, w->absb, w->abss,
+                (mpfr_ptr)0);
+}
+
 /* macc = sum_t |x[t*xs]| |y[t*ys]|, rounded upward. */
-static void absdot(row_work *w, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys,
+static void absdot(bwd_work *w, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys,
                    int64_t len)
 {
     mpfr_set_zero(w->macc, 1);
@@ -115,67 +192,52 @@ static void absdot(row_work *w, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys,
     }
 }
 
-/* Values of row i: S, W, lse, O, D, dS, dQ; accumulates unscaled dK, dV. */
-static void row_values(const sus_i_mp_head_in *in, int64_t i, row_work *w,
-                       sus_i_mp_head_out *val)
+/* Row i: exact forward, backward weights B (W, or W~ of the mask row), and
+ * their dS = B (dP - D); dQ_i; accumulates unscaled dK and dV. */
+static void row_values(const sus_i_mp_head_in *in, const sus_i_head_mask *mk, int64_t i,
+                       bwd_work *w, sus_i_mp_head_out *val)
 {
     const int64_t m = in->m, d = in->d, dv = in->dv;
+    sus_i_mp_row *r = &w->row;
     mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
 
-    mpfr_set_inf(w->M, -1);
+    sus_i_mp_row_exact(in, i, r, val->o + i * dv, val->lse[i]);
     for (int64_t j = 0; j < m; j++) {
-        if (!sus_i_allowed(in->causal, i, j))
-            continue;
-        dot(w->acc, Qi, 1, in->k + j * d, 1, d);
-        mpfr_mul(w->S[j], w->acc, in->scale, MPFR_RNDN);
-        mpfr_max(w->M, w->M, w->S[j], MPFR_RNDN);
+        w->kept[j] = (unsigned char)(!mk && sus_i_allowed(in->causal, i, j));
+        mpfr_set(w->B[j], r->W[j], MPFR_RNDN);
     }
-    mpfr_set_zero(w->Z, 1);
-    for (int64_t j = 0; j < m; j++) {
-        if (!sus_i_allowed(in->causal, i, j)) {
-            mpfr_set_zero(w->W[j], 1);
-            continue;
+    if (mk) {
+        for (int64_t j = 0; j < m; j++)
+            mpfr_set_zero(w->B[j], 1);
+        for (int64_t e = mk->indptr[i]; e < mk->indptr[i + 1]; e++) {
+            mpfr_set_d(w->B[mk->indices[e]], mk->wtilde[e], MPFR_RNDN);
+            w->kept[mk->indices[e]] = 1;
         }
-        mpfr_sub(w->tmp, w->S[j], w->M, MPFR_RNDN);
-        mpfr_exp(w->W[j], w->tmp, MPFR_RNDN);
-        mpfr_add(w->Z, w->Z, w->W[j], MPFR_RNDN);
     }
-    for (int64_t j = 0; j < m; j++)
-        if (sus_i_allowed(in->causal, i, j))
-            mpfr_div(w->W[j], w->W[j], w->Z, MPFR_RNDN);
-    mpfr_log(w->tmp, w->Z, MPFR_RNDN);
-    mpfr_add(val->lse[i], w->M, w->tmp, MPFR_RNDN);
-
-    for (int64_t t = 0; t < dv; t++)
-        dot(val->o[i * dv + t], w->W, 1, in->v + t, dv, m);
-    dot(w->D, dOi, 1, val->o + i * dv, 1, dv);
-
     for (int64_t j = 0; j < m; j++) {
-        if (!sus_i_allowed(in->causal, i, j)) {
-            mpfr_set_zero(w->dS[j], 1);
-            continue;
+        if (mk) {
+            mpfr_sub(w->acc, r->dP[j], r->D, MPFR_RNDN);
+            mpfr_mul(w->dSB[j], w->B[j], w->acc, MPFR_RNDN);
+        } else {
+            mpfr_set(w->dSB[j], r->dS[j], MPFR_RNDN);
         }
-        dot(w->acc, dOi, 1, in->v + j * dv, 1, dv);
-        mpfr_sub(w->acc, w->acc, w->D, MPFR_RNDN);
-        mpfr_mul(w->dS[j], w->W[j], w->acc, MPFR_RNDN);
     }
     for (int64_t t = 0; t < d; t++) {
-        dot(w->acc, w->dS, 1, in->k + t, d, m);
+        dot(w->acc, w->dSB, 1, in->k + t, d, m);
         mpfr_mul(val->dq[i * d + t], w->acc, in->scale, MPFR_RNDN);
     }
     for (int64_t j = 0; j < m; j++) {
-        if (!sus_i_allowed(in->causal, i, j))
+        if (!w->kept[j])
             continue;
         for (int64_t t = 0; t < d; t++)
-            mpfr_fma(val->dk[j * d + t], w->dS[j], Qi[t], val->dk[j * d + t], MPFR_RNDN);
+            mpfr_fma(val->dk[j * d + t], w->dSB[j], Qi[t], val->dk[j * d + t], MPFR_RNDN);
         for (int64_t t = 0; t < dv; t++)
-            mpfr_fma(val->dv[j * dv + t], w->W[j], dOi[t], val->dv[j * dv + t],
-                     MPFR_RNDN);
+            mpfr_fma(val->dv[j * dv + t], w->B[j], dOi[t], val->dv[j * dv + t], MPFR_RNDN);
     }
 }
 
-/* Magnitudes of row i, upward, from the row's W (already in w->W). */
-static void row_mags(const sus_i_mp_head_in *in, int64_t i, row_work *w,
+/* Magnitudes of row i, upward, from the row's W and B (in w). */
+static void row_mags(const sus_i_mp_head_in *in, int64_t i, bwd_work *w,
                      sus_i_mp_head_out *mag)
 {
     const int64_t m = in->m, d = in->d, dv = in->dv;
@@ -184,6 +246,7 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, row_work *w,
     mpfr_set_zero(w->sigma, 1);
     long allowed = 0;
     for (int64_t j = 0; j < m; j++) {
+        mpfr_set_zero(w->Sm[j], 1);
         if (!sus_i_allowed(in->causal, i, j))
             continue;
         absdot(w, Qi, 1, in->k + j * d, 1, d);
@@ -196,16 +259,21 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, row_work *w,
     mpfr_log(w->mtmp, w->mtmp, MPFR_RNDU);
     mpfr_add(w->mtmp, w->mtmp, w->sigma, MPFR_RNDU);
     mpfr_add_ui(mag->lse[i], w->mtmp, 1, MPFR_RNDU);
-    /* |W_ij|_mag = W_ij (1 + |S_ij|_mag + sigma_i) + 2^-1074 */
+    /* |W_ij|_mag = W_ij (1 + |S_ij|_mag + sigma_i) + 2^-1074, and the same
+     * for the backward weights on kept entries. */
     for (int64_t j = 0; j < m; j++) {
-        if (!sus_i_allowed(in->causal, i, j)) {
-            mpfr_set_zero(w->Wm[j], 1);
-            continue;
-        }
+        mpfr_set_zero(w->Wm[j], 1);
+        mpfr_set_zero(w->Bm[j], 1);
         mpfr_add(w->mtmp, w->Sm[j], w->sigma, MPFR_RNDU);
         mpfr_add_ui(w->mtmp, w->mtmp, 1, MPFR_RNDU);
-        mpfr_mul(w->Wm[j], w->W[j], w->mtmp, MPFR_RNDU);
-        mpfr_add_d(w->Wm[j], w->Wm[j], SUS_I_UNDERFLOW_FLOOR, MPFR_RNDU);
+        if (sus_i_allowed(in->causal, i, j)) {
+            mpfr_mul(w->Wm[j], w->row.W[j], w->mtmp, MPFR_RNDU);
+            mpfr_add_d(w->Wm[j], w->Wm[j], SUS_I_UNDERFLOW_FLOOR, MPFR_RNDU);
+        }
+        if (w->kept[j]) {
+            mpfr_mul(w->Bm[j], w->B[j], w->mtmp, MPFR_RNDU);
+            mpfr_add_d(w->Bm[j], w->Bm[j], SUS_I_UNDERFLOW_FLOOR, MPFR_RNDU);
+        }
     }
     for (int64_t t = 0; t < dv; t++) {
         absdot(w, w->Wm, 1, in->v + t, dv, m);
@@ -216,14 +284,14 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, row_work *w,
     for (int64_t j = 0; j < m; j++) {
         absdot(w, dOi, 1, in->v + j * dv, 1, dv);
         mpfr_add(w->mtmp, w->macc, w->Dm, MPFR_RNDU);
-        mpfr_mul(w->dSm[j], w->Wm[j], w->mtmp, MPFR_RNDU);
+        mpfr_mul(w->dSm[j], w->Bm[j], w->mtmp, MPFR_RNDU);
     }
     for (int64_t t = 0; t < d; t++) {
         absdot(w, w->dSm, 1, in->k + t, d, m);
         mpfr_mul(mag->dq[i * d + t], w->macc, w->abss, MPFR_RNDU);
     }
     for (int64_t j = 0; j < m; j++) {
-        if (mpfr_zero_p(w->Wm[j]))
+        if (!w->kept[j])
             continue;
         for (int64_t t = 0; t < d; t++) {
             mpfr_abs(w->absa, Qi[t], MPFR_RNDN);
@@ -232,17 +300,17 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, row_work *w,
         }
         for (int64_t t = 0; t < dv; t++) {
             mpfr_abs(w->absa, dOi[t], MPFR_RNDN);
-            mpfr_fma(mag->dv[j * dv + t], w->Wm[j], w->absa, mag->dv[j * dv + t],
+            mpfr_fma(mag->dv[j * dv + t], w->Bm[j], w->absa, mag->dv[j * dv + t],
                      MPFR_RNDU);
         }
     }
 }
 
-int sus_i_mp_head_grad(const sus_i_mp_head_in *in, sus_i_mp_head_out *val,
-                       sus_i_mp_head_out *mag)
+int sus_i_mp_head_grad(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
+                       sus_i_mp_head_out *val, sus_i_mp_head_out *mag)
 {
     const int64_t n = in->n, m = in->m, d = in->d, dv = in->dv;
-    row_work w;
+    bwd_work w;
     mpfr_prec_t p = mpfr_get_prec(val->o[0]);
     mpfr_prec_t pm = mag ? mpfr_get_prec(mag->o[0]) : SUS_I_MAG_PREC;
     if (work_init(&w, m, p, pm)) {
@@ -260,11 +328,12 @@ int sus_i_mp_head_grad(const sus_i_mp_head_in *in, sus_i_mp_head_out *val,
             mpfr_set_zero(mag->dv[t], 1);
     }
     for (int64_t i = 0; i < n; i++) {
-        row_values(in, i, &w, val);
+        row_values(in, mk, i, &w, val);
         if (mag)
             row_mags(in, i, &w, mag);
     }
     /* dK_j = s sum_i dS_ij Q_i: the scale is applied once, after the sum. */
+    mpfr_abs(w.abss, in->scale, MPFR_RNDN);
     for (int64_t t = 0; t < m * d; t++) {
         mpfr_mul(val->dk[t], val->dk[t], in->scale, MPFR_RNDN);
         if (mag)

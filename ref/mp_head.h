@@ -36,11 +36,38 @@ int sus_i_mp_head_out_init(sus_i_mp_head_out *out, int64_t n, int64_t m, int64_t
 void sus_i_mp_head_out_clear(sus_i_mp_head_out *out, int64_t n, int64_t m, int64_t d,
                              int64_t dv);
 
-/* Forward and exact backward of one head, each output at the precision of
- * its val element, rounded to nearest. If mag is non-NULL it receives the
- * magnitudes |y|_mag of DESIGN.md 3 (as defined in ref_mag.c), rounded
- * upward at mag's precision. Returns 0, or -1 if out of memory. */
-int sus_i_mp_head_grad(const sus_i_mp_head_in *in, sus_i_mp_head_out *val,
-                       sus_i_mp_head_out *mag);
+/* The mask rows of one head: row i keeps keys indices[indptr[i] ..
+ * indptr[i+1]) with values wtilde[...] (offsets are absolute). */
+typedef struct sus_i_head_mask {
+    const int64_t *indptr; /* n + 1 */
+    const int64_t *indices;
+    const double *wtilde;
+} sus_i_head_mask;
+
+/* Forward and backward of one head, each output at the precision of its
+ * val element, rounded to nearest. With mk NULL the backward is the exact
+ * gradient; otherwise it is the SUS estimator under mk (W~ in place of W,
+ * D from the exact O). If mag is non-NULL it receives the magnitudes
+ * |y|_mag of DESIGN.md 3 (as defined in ref_mag.c), rounded upward at mag's
+ * precision. Returns 0, or -1 if out of memory. */
+int sus_i_mp_head_grad(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
+                       sus_i_mp_head_out *val, sus_i_mp_head_out *mag);
+
+/* One query row's exact quantities, for modules that need them per entry
+ * (moments, enumeration): S, W, dP = dO_i . V_j and dS = W (dP - D), each
+ * m long (zero where causally masked), and D. */
+typedef struct sus_i_mp_row {
+    int64_t m;
+    mpfr_t *S, *W, *dP, *dS;
+    mpfr_t D, Z, M, tmp;
+} sus_i_mp_row;
+
+int sus_i_mp_row_init(sus_i_mp_row *r, int64_t m, mpfr_prec_t p);
+void sus_i_mp_row_clear(sus_i_mp_row *r);
+
+/* Computes row i's S, W, dP, dS and D into r, lse_i into lse and O_i into
+ * o (dv numbers). */
+void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
+                        mpfr_t *o, mpfr_ptr lse);
 
 #endif

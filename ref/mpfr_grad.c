@@ -13,7 +13,9 @@
  *    <= 2k u + 4k u + u <= 7k u, relative to |dS|_mag.
  *  - dQ, dK: 7k u + (m or n) u + u <= 8k u; dV: 2k u + n u <= 3k u.
  *  - lse = M + log Z: (d+1) u sigma + (m+3) u + u |lse| <= 2k u |lse|_mag.
- * Every output thus satisfies |y^ - y| <= 8 k u |y|_mag. The certificate
+ * Every output thus satisfies |y^ - y| <= 8 k u |y|_mag. The estimator
+ * under a mask takes W~ as exact, so its dS~ = W~ (dP - D) is within
+ * 4k u + u of |W~|_mag (|dP|_mag + |D|_mag) and the same bound holds. The certificate
  * uses 32 k u |y|_mag: a factor 4 covers second-order terms (k u < 2^-24
  * whenever p >= 64 and k < 2^40) and the magnitudes' own upward rounding.
  *
@@ -84,11 +86,14 @@ static int to_mpfr(mpfr_t **dst, const double *src, size_t count, mpfr_prec_t p)
     return 0;
 }
 
-int sus_mpfr_grad(const sus_attn *a, long prec, sus_grads *out, sus_grads *mag,
-                  sus_cert *cert, sus_error *err)
+/* The exact gradient (mk NULL) or the estimator under mk. */
+static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
+               sus_grads *mag, sus_cert *cert, sus_error *err)
 {
     int rc = sus_attn_check(a, err);
     if (rc)
+        return rc;
+    if (mk && (rc = sus_mask_check(mk, &a->shape, a->causal, err)))
         return rc;
     if (prec < SUS_MPFR_MIN_PREC || prec > SUS_MPFR_MAX_PREC)
         return sus_i_fail(err, SUS_ERR_INVAL, "precision %ld bits is outside [%d, %d]",
@@ -121,11 +126,14 @@ int sus_mpfr_grad(const sus_attn *a, long prec, sus_grads *out, sus_grads *mag,
     for (int64_t b = 0; b < sh->B; b++)
         for (int64_t h = 0; h < sh->H; h++) {
             sus_i_head_off off = sus_i_head_offsets(sh, b, h);
+            sus_i_head_mask hm = {0};
+            if (mk)
+                hm = (sus_i_head_mask){mk->indptr + off.row, mk->indices, mk->wtilde};
             if (to_mpfr(&in.q, a->q + off.q, (size_t)(n * d), p) ||
                 to_mpfr(&in.k, a->k + off.k, (size_t)(m * d), p) ||
                 to_mpfr(&in.v, a->v + off.v, (size_t)(m * dv), p) ||
                 to_mpfr(&in.dout, a->dout + off.o, (size_t)(n * dv), p) ||
-                sus_i_mp_head_grad(&in, &val, &mg))
+                sus_i_mp_head_grad(&in, mk ? &hm : NULL, &val, &mg))
                 goto nomem;
             if ((rc = deliver_array(&c, val.o, mg.o, (size_t)(n * dv), "O", off.o,
                                     out->o, mag ? mag->o : NULL, err)) ||
@@ -168,4 +176,18 @@ done:
         sus_i_mp_head_out_clear(&mg, n, m, d, dv);
     mpfr_clears(c.e, c.lo, c.hi, scale, (mpfr_ptr)0);
     return rc;
+}
+
+int sus_mpfr_grad(const sus_attn *a, long prec, sus_grads *out, sus_grads *mag,
+                  sus_cert *cert, sus_error *err)
+{
+    return run(a, NULL, prec, out, mag, cert, err);
+}
+
+int sus_mpfr_estimate(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
+                      sus_grads *mag, sus_cert *cert, sus_error *err)
+{
+    if (!mk)
+        return sus_i_fail(err, SUS_ERR_INVAL, "sus_mpfr_estimate: NULL mask");
+    return run(a, mk, prec, out, mag, cert, err);
 }

@@ -7,8 +7,7 @@
 #include "../core/internal.h"
 #include "ref_internal.h"
 
-static int check_finite_out(const double *y, size_t count, const char *name,
-                            sus_error *err)
+static int finite_out(const double *y, size_t count, const char *name, sus_error *err)
 {
     for (size_t t = 0; t < count; t++)
         if (!isfinite(y[t]))
@@ -19,8 +18,9 @@ static int check_finite_out(const double *y, size_t count, const char *name,
     return SUS_OK;
 }
 
-static void head_grad(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_fwd *f,
-                      double *D, double *dS, sus_grads *out)
+void sus_i_ref_head_backward(const sus_attn *a, int64_t b, int64_t h,
+                             const sus_i_head_fwd *f, const double *Wb, double *D,
+                             double *dS, sus_grads *out)
 {
     const sus_shape *sh = &a->shape;
     const int64_t n = sh->n, m = sh->m, d = sh->d, dv = sh->dv;
@@ -51,13 +51,13 @@ static void head_grad(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_
         D[i] = acc;
     }
 
-    /* dS_ij = W_ij (dP_ij - D_i), dP_ij = dO_i . V_j */
+    /* dS_ij = Wb_ij (dP_ij - D_i), dP_ij = dO_i . V_j */
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < m; j++) {
             double dP = 0.0;
             for (int64_t t = 0; t < dv; t++)
                 dP += dO[i * dv + t] * V[j * dv + t];
-            dS[i * m + j] = W[i * m + j] * (dP - D[i]);
+            dS[i * m + j] = Wb[i * m + j] * (dP - D[i]);
         }
 
     /* dQ_i = s sum_j dS_ij K_j */
@@ -78,14 +78,27 @@ static void head_grad(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_
             dK[j * d + t] = s * acc;
         }
 
-    /* dV_j = sum_i W_ij dO_i */
+    /* dV_j = sum_i Wb_ij dO_i */
     for (int64_t j = 0; j < m; j++)
         for (int64_t t = 0; t < dv; t++) {
             double acc = 0.0;
             for (int64_t i = 0; i < n; i++)
-                acc += W[i * m + j] * dO[i * dv + t];
+                acc += Wb[i * m + j] * dO[i * dv + t];
             dV[j * dv + t] = acc;
         }
+}
+
+int sus_i_ref_check_finite_out(const sus_grads *out, const sus_sizes *z, sus_error *err)
+{
+    int rc;
+    if ((rc = finite_out(out->o, z->o, "O", err)) ||
+        (rc = finite_out(out->lse, z->rows, "lse", err)) ||
+        (rc = finite_out(out->dq, z->q, "dQ", err)) ||
+        (rc = finite_out(out->dk, z->k, "dK", err)) ||
+        (rc = finite_out(out->dv, z->v, "dV", err)))
+        return rc;
+    sus_i_ok(err);
+    return SUS_OK;
 }
 
 int sus_ref_grad(const sus_attn *a, sus_grads *out, sus_error *err)
@@ -114,17 +127,10 @@ int sus_ref_grad(const sus_attn *a, sus_grads *out, sus_error *err)
         for (int64_t h = 0; h < sh->H && !rc; h++) {
             rc = sus_i_ref_head_forward(a, b, h, &f, err);
             if (!rc)
-                head_grad(a, b, h, &f, D, dS, out);
+                sus_i_ref_head_backward(a, b, h, &f, f.W, D, dS, out);
         }
     if (!rc)
-        if ((rc = check_finite_out(out->o, z.o, "O", err)) ||
-            (rc = check_finite_out(out->lse, z.rows, "lse", err)) ||
-            (rc = check_finite_out(out->dq, z.q, "dQ", err)) ||
-            (rc = check_finite_out(out->dk, z.k, "dK", err)) ||
-            (rc = check_finite_out(out->dv, z.v, "dV", err)))
-            goto done;
-    if (!rc)
-        sus_i_ok(err);
+        rc = sus_i_ref_check_finite_out(out, &z, err);
 done:
     free(f.S);
     free(f.W);

@@ -37,4 +37,22 @@ typedef struct sus_i_head_off {
 
 sus_i_head_off sus_i_head_offsets(const sus_shape *s, int64_t b, int64_t h);
 
+/* One head's O, lse, D and backward: O from f->W, the backward (dS and dV)
+ * from the weights Wb (n*m): f->W for the exact gradient, the dense W~ of a
+ * mask for the estimator. D (n) and dS (n*m) are scratch. */
+void sus_i_ref_head_backward(const sus_attn *a, int64_t b, int64_t h,
+                             const sus_i_head_fwd *f, const double *Wb, double *D,
+                             double *dS, sus_grads *out);
+
+/* Magnitudes to match: forward magnitudes from f->W, backward from Wb with
+ * kept[i*m + j] != 0 marking kept entries (NULL: every allowed entry). Wm,
+ * Wbm (may alias Wm when Wb is f->W and kept is NULL), dSm are n*m scratch,
+ * Dm n. */
+void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_fwd *f,
+                        const double *Wb, const unsigned char *kept, double *Wm,
+                        double *Wbm, double *Dm, double *dSm, sus_grads *mag);
+
+/* SUS_ERR_RANGE, naming the first non-finite output, or SUS_OK. */
+int sus_i_ref_check_finite_out(const sus_grads *out, const sus_sizes *z, sus_error *err);
+
 #endif

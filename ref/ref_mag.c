@@ -20,8 +20,9 @@
 #include "../core/internal.h"
 #include "ref_internal.h"
 
-static void head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_fwd *f,
-                     double *Wm, double *Dm, double *dSm, sus_grads *mag)
+void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_fwd *f,
+                        const double *Wb, const unsigned char *kept, double *Wm,
+                        double *Wbm, double *Dm, double *dSm, sus_grads *mag)
 {
     const sus_shape *sh = &a->shape;
     const int64_t n = sh->n, m = sh->m, d = sh->d, dv = sh->dv;
@@ -46,11 +47,13 @@ static void head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_f
             }
         }
         lsem[i] = 1.0 + sigma + log(allowed);
-        for (int64_t j = 0; j < m; j++)
-            Wm[i * m + j] = sus_i_allowed(a->causal, i, j)
-                                ? f->W[i * m + j] * (1.0 + Wm[i * m + j] + sigma) +
-                                      SUS_I_UNDERFLOW_FLOOR
-                                : 0.0;
+        for (int64_t j = 0; j < m; j++) {
+            double cond = 1.0 + Wm[i * m + j] + sigma;
+            int on = sus_i_allowed(a->causal, i, j);
+            int kb = kept ? kept[i * m + j] : on;
+            Wbm[i * m + j] = kb ? Wb[i * m + j] * cond + SUS_I_UNDERFLOW_FLOOR : 0.0;
+            Wm[i * m + j] = on ? f->W[i * m + j] * cond + SUS_I_UNDERFLOW_FLOOR : 0.0;
+        }
     }
 
     /* |O_i|_mag = sum_j |W_ij|_mag |V_j| */
@@ -70,13 +73,13 @@ static void head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_f
         Dm[i] = acc;
     }
 
-    /* |dS_ij|_mag = |W_ij|_mag (|dP_ij|_mag + |D_i|_mag) */
+    /* |dS_ij|_mag = |Wb_ij|_mag (|dP_ij|_mag + |D_i|_mag) */
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < m; j++) {
             double dPm = 0.0;
             for (int64_t t = 0; t < dv; t++)
                 dPm += fabs(dO[i * dv + t]) * fabs(V[j * dv + t]);
-            dSm[i * m + j] = Wm[i * m + j] * (dPm + Dm[i]);
+            dSm[i * m + j] = Wbm[i * m + j] * (dPm + Dm[i]);
         }
 
     /* |dQ_i|_mag = |s| sum_j |dS_ij|_mag |K_j| */
@@ -97,12 +100,12 @@ static void head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_f
             dKm[j * d + t] = as * acc;
         }
 
-    /* |dV_j|_mag = sum_i |W_ij|_mag |dO_i| */
+    /* |dV_j|_mag = sum_i |Wb_ij|_mag |dO_i| */
     for (int64_t j = 0; j < m; j++)
         for (int64_t t = 0; t < dv; t++) {
             double acc = 0.0;
             for (int64_t i = 0; i < n; i++)
-                acc += Wm[i * m + j] * fabs(dO[i * dv + t]);
+                acc += Wbm[i * m + j] * fabs(dO[i * dv + t]);
             dVm[j * dv + t] = acc;
         }
 }
@@ -130,7 +133,7 @@ int sus_ref_grad_mag(const sus_attn *a, sus_grads *mag, sus_error *err)
         for (int64_t h = 0; h < sh->H && !rc; h++) {
             rc = sus_i_ref_head_forward(a, b, h, &f, err);
             if (!rc)
-                head_mag(a, b, h, &f, Wm, Dm, dSm, mag);
+                sus_i_ref_head_mag(a, b, h, &f, f.W, NULL, Wm, Wm, Dm, dSm, mag);
         }
     if (!rc)
         sus_i_ok(err);
