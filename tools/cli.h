@@ -1,0 +1,155 @@
+/*
+ * cli.h: the sus command-line tool's command table and shared helpers.
+ *
+ * A subcommand X is one file tools/cmd_X.c that defines
+ *     int sus_cmd_X(int argc, char **argv);   argv[0] is "X"
+ *     extern const char sus_cmd_X_help[];     the text of `sus X --help`
+ * and one line in SUS_CLI_COMMANDS below. Commands return their exit status:
+ * SUS_EXIT_OK, SUS_EXIT_USAGE (bad usage or bad input) or SUS_EXIT_FAIL.
+ *
+ * Argument parsing is kept apart from execution, and never prints or touches
+ * the file system, so that parsers can be fuzzed in-process.
+ */
+#ifndef SUS_TOOLS_CLI_H
+#define SUS_TOOLS_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sus.h"
+
+#if defined(__GNUC__)
+#define SUS_CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SUS_CLI_PRINTF(f, a)
+#endif
+
+enum { SUS_EXIT_OK = 0, SUS_EXIT_FAIL = 1, SUS_EXIT_USAGE = 2 };
+
+/* X(name, one-line summary), in the order `sus --help` lists them. */
+#define SUS_CLI_COMMANDS(X)                                                            \
+    X(grad, "exact forward outputs and gradients (double or MPFR reference)")
+
+#define SUS_CLI_DECLARE(name, summary)                                                 \
+    int sus_cmd_##name(int argc, char **argv);                                         \
+    extern const char sus_cmd_##name##_help[];
+SUS_CLI_COMMANDS(SUS_CLI_DECLARE)
+#undef SUS_CLI_DECLARE
+
+typedef struct sus_cli_command {
+    const char *name;
+    const char *summary;
+    const char *help;
+    int (*run)(int argc, char **argv);
+} sus_cli_command;
+
+/* The command table (cli_table.c), and a lookup by name (NULL if unknown). */
+extern const sus_cli_command sus_cli_commands[];
+extern const size_t sus_cli_command_count;
+const sus_cli_command *sus_cli_find(const char *name);
+
+/* ---- Parsing (cli_num.c); no output, no file system. -------------------- */
+
+/* What a parser concluded: run the command, print its help, or refuse. */
+typedef enum sus_cli_parse_result {
+    SUS_CLI_RUN = 0,
+    SUS_CLI_HELP,
+    SUS_CLI_BAD
+} sus_cli_parse_result;
+
+#define SUS_CLI_MSG_LEN 512
+
+/* Writes a one-line message into msg (SUS_CLI_MSG_LEN bytes) and returns
+ * SUS_CLI_BAD, so that parsers can write `return sus_cli_bad(...)`. */
+sus_cli_parse_result sus_cli_bad(char *msg, const char *fmt, ...) SUS_CLI_PRINTF(2, 3);
+
+/* Strict conversions of a whole option argument: no leading space, no
+ * trailing characters, no empty string. On failure they return 0 and write
+ * a message naming option and text into msg. */
+int sus_cli_parse_double(const char *option, const char *text, double *out, char *msg);
+int sus_cli_parse_i64(const char *option, const char *text, int64_t lo, int64_t hi,
+                      int64_t *out, char *msg);
+
+/* The message for getopt_long's '?' or ':' result; needs optind, optopt as
+ * getopt_long left them and the argv it parsed. */
+sus_cli_parse_result sus_cli_getopt_error(int c, int argc, char **argv, char *msg);
+
+/* ---- Messages (cli_msg.c) ----------------------------------------------- */
+
+/* "sus CMD: message" on stderr, one line. */
+void sus_cli_error(const char *cmd, const char *fmt, ...) SUS_CLI_PRINTF(2, 3);
+/* The same, followed by "Try 'sus CMD --help'." for usage errors. */
+void sus_cli_usage_error(const char *cmd, const char *fmt, ...) SUS_CLI_PRINTF(2, 3);
+/* Records status and a one-line message in err and returns status. */
+int sus_cli_fail(sus_error *err, int status, const char *fmt, ...) SUS_CLI_PRINTF(3, 4);
+/* The exit status for a library status: bad input is SUS_EXIT_USAGE, any
+ * other failure (I/O, memory, range) SUS_EXIT_FAIL. */
+int sus_cli_exit_for(int status);
+
+/* Formats a shape as Python does, "(2, 3)" or "(5,)", into buf. */
+void sus_cli_format_shape(const int64_t *shape, int ndim, char *buf, size_t len);
+
+/* ---- Attention inputs (cli_attn.c) -------------------------------------- */
+
+/* The four input arrays of an attention problem, read from .npy files
+ * (float32 or float64, finite) and converted to double. rank is 2 ([n, d],
+ * B = H = 1) or 4 ([B, H, n, d]); outputs use the same convention. */
+typedef struct sus_cli_attn {
+    int rank;
+    sus_shape shape;
+    sus_sizes sizes;
+    double *q, *k, *v, *dout;
+} sus_cli_attn;
+
+/* Reads and checks Q, K, V, dO: dtype, finiteness, rank, consistent shapes
+ * (a mismatch names both files and shapes). err->status is the failing
+ * library status; its message is one line naming the file. */
+int sus_cli_attn_load(const char *qpath, const char *kpath, const char *vpath,
+                      const char *dopath, sus_cli_attn *out, sus_error *err);
+void sus_cli_attn_free(sus_cli_attn *a);
+
+/* The shape of an output array in the inputs' rank convention. */
+typedef enum sus_cli_out_kind {
+    SUS_CLI_OUT_Q,   /* [B, H, n, d]  */
+    SUS_CLI_OUT_K,   /* [B, H, m, d]  */
+    SUS_CLI_OUT_V,   /* [B, H, m, dv] */
+    SUS_CLI_OUT_O,   /* [B, H, n, dv] */
+    SUS_CLI_OUT_ROWS /* [B, H, n]     */
+} sus_cli_out_kind;
+int sus_cli_attn_out_shape(const sus_cli_attn *a, sus_cli_out_kind kind,
+                           int64_t shape[4]);
+
+/* ---- Output directories (cli_outdir.c) ---------------------------------- */
+
+/* A set of files written into one directory that is either complete or
+ * absent: on failure (or if never committed) the files written so far, and
+ * the directory if this run created it, are removed. */
+typedef struct sus_cli_outdir {
+    char *dir;      /* as given, without trailing slashes (except "/") */
+    int created;    /* this run created dir */
+    char **written; /* paths written so far */
+    size_t nwritten, cap;
+    int committed;
+} sus_cli_outdir;
+
+/* Checks, before any computation, that dir can be used: it is a directory or
+ * can be created in an existing parent directory, and none of the files
+ * names[0..count) inside it is the same file as one of inputs[0..ninputs).
+ * Touches nothing. */
+int sus_cli_outdir_check(const char *dir, const char *const *names, size_t count,
+                         const char *const *inputs, size_t ninputs, sus_error *err);
+
+/* Starts a set: creates dir if missing (its parent must exist). */
+int sus_cli_outdir_open(sus_cli_outdir *o, const char *dir, sus_error *err);
+/* Writes dir/name atomically and records it for removal on rollback. */
+int sus_cli_outdir_write(sus_cli_outdir *o, const char *name, const sus_array *a,
+                         sus_error *err);
+/* Keeps everything written; then close removes nothing. */
+void sus_cli_outdir_commit(sus_cli_outdir *o);
+/* Rolls back unless committed, and frees o. */
+void sus_cli_outdir_close(sus_cli_outdir *o);
+
+/* dir + "/" + name in a malloc'ed string, or NULL if out of memory. */
+char *sus_cli_path_join(const char *dir, const char *name);
+
+#endif

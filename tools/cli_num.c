@@ -1,0 +1,103 @@
+/* cli_num.c: strict parsing of option arguments, without output. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+sus_cli_parse_result sus_cli_bad(char *msg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, SUS_CLI_MSG_LEN, fmt, ap);
+    va_end(ap);
+    return SUS_CLI_BAD;
+}
+
+/* strtod and strtoll skip leading space and stop at the first bad character;
+ * a command line should mean exactly what it says, so both are refused. */
+static int well_formed(const char *option, const char *text, char *msg)
+{
+    if (text[0] == '\0') {
+        sus_cli_bad(msg, "%s: empty number", option);
+        return 0;
+    }
+    if (isspace((unsigned char)text[0])) {
+        sus_cli_bad(msg, "%s: '%s' is not a number (leading space)", option, text);
+        return 0;
+    }
+    return 1;
+}
+
+int sus_cli_parse_double(const char *option, const char *text, double *out, char *msg)
+{
+    if (!well_formed(option, text, msg))
+        return 0;
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (end == text || *end != '\0') {
+        sus_cli_bad(msg, "%s: '%s' is not a number", option, text);
+        return 0;
+    }
+    if (!isfinite(x)) {
+        sus_cli_bad(msg, "%s: '%s' is not finite", option, text);
+        return 0;
+    }
+    /* ERANGE also flags underflow; a value that silently became 0 or lost
+     * precision as a subnormal is not what the user wrote. */
+    if (errno == ERANGE) {
+        sus_cli_bad(msg, "%s: '%s' is out of the range of double", option, text);
+        return 0;
+    }
+    *out = x;
+    return 1;
+}
+
+int sus_cli_parse_i64(const char *option, const char *text, int64_t lo, int64_t hi,
+                      int64_t *out, char *msg)
+{
+    if (!well_formed(option, text, msg))
+        return 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(text, &end, 10);
+    if (end == text || *end != '\0') {
+        sus_cli_bad(msg, "%s: '%s' is not an integer", option, text);
+        return 0;
+    }
+    if (errno == ERANGE || x < lo || x > hi) {
+        sus_cli_bad(msg, "%s: '%s' is out of range [%lld, %lld]", option, text,
+                    (long long)lo, (long long)hi);
+        return 0;
+    }
+    *out = (int64_t)x;
+    return 1;
+}
+
+sus_cli_parse_result sus_cli_getopt_error(int c, int argc, char **argv, char *msg)
+{
+    /* getopt_long has stepped past a bad long option but may still be inside
+     * a group of short ones, so short options are named by optopt. */
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    if (strncmp(arg, "--", 2) == 0) {
+        int len = (int)strcspn(arg, "=");
+        if (c == ':')
+            return sus_cli_bad(msg, "option '%.*s' requires an argument", len, arg);
+        /* glibc sets optopt to the option's value when a flag got "=...". */
+        if (optopt && arg[len] == '=')
+            return sus_cli_bad(msg, "option '%.*s' does not take an argument", len,
+                               arg);
+        return sus_cli_bad(msg, "unknown or ambiguous option '%.*s'", len, arg);
+    }
+    if (c == ':')
+        return sus_cli_bad(msg, "option '-%c' requires an argument", optopt);
+    if (optopt > 32 && optopt < 127)
+        return sus_cli_bad(msg, "unknown option '-%c'", optopt);
+    return sus_cli_bad(msg, "unknown option '%s'", arg);
+}
