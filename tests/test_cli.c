@@ -890,6 +890,14 @@ static void test_bad_out_dir(void **state)
     run_free(&r);
     assert_false(exists(fx_path(fx, "no_parent")));
 
+    char *dangling = fx_path(fx, "dangling");
+    assert_int_equal(symlink("no_such_target", dangling), 0);
+    r = RUN(fx, "grad", "--q", in.q, "--k", in.k, "--v", in.v, "--do", in.dout, "--out",
+            dangling);
+    assert_refused(&r, 0, "out is a dangling symlink");
+    run_free(&r);
+    assert_false(exists(fx_path(fx, "no_such_target")));
+
     /* --out is a regular file, or lies under one. */
     char *under[2] = {in.q, fx_path(fx, "in_out/Q.npy/sub")};
     for (int c = 0; c < 2; c++) {

@@ -96,6 +96,10 @@ int sus_cli_outdir_check(const char *dir, const char *const *names, size_t count
         if (errno != ENOENT)
             return sus_cli_fail(err, SUS_ERR_INVAL, "--out %s: %s", dir,
                                 strerror(errno));
+        /* mkdir would fail on it only after the computation. */
+        if (lstat(dir, &st) == 0)
+            return sus_cli_fail(err, SUS_ERR_INVAL,
+                                "--out %s: is a symbolic link to nothing", dir);
         return check_parent(dir, err);
     }
     if (!S_ISDIR(st.st_mode))
