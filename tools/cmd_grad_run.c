@@ -29,10 +29,15 @@ static sus_grads grads_of(sus_array *r)
 static int compute(const sus_grad_opts *o, const sus_cli_attn *in, sus_array *res,
                    sus_error *err)
 {
-    sus_attn a = {in->shape, o->has_scale ? o->scale : sus_default_scale(in->shape.d),
-                  o->causal, in->q,
-                  in->k,     in->v,
-                  in->dout};
+    sus_attn a = {
+        .shape = in->shape,
+        .scale = o->has_scale ? o->scale : sus_default_scale(in->shape.d),
+        .causal = o->causal,
+        .q = in->q,
+        .k = in->k,
+        .v = in->v,
+        .dout = in->dout,
+    };
     sus_grads g = grads_of(res), gm = grads_of(res + OUT_COUNT);
     if (o->prec == 0) {
         int rc = sus_ref_grad(&a, &g, err);
