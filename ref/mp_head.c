@@ -342,3 +342,40 @@ int sus_i_mp_head_grad(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
     work_clear(&w, m);
     return 0;
 }
+
+static mpfr_t *from_doubles(const double *src, size_t count, mpfr_prec_t p)
+{
+    mpfr_t *v = sus_i_mp_new(count, p);
+    if (v)
+        for (size_t t = 0; t < count; t++)
+            mpfr_set_d(v[t], src[t], MPFR_RNDN); /* exact: p >= 53 */
+    return v;
+}
+
+int sus_i_mp_head_load(sus_i_mp_head_in *in, const sus_attn *a, int64_t b, int64_t h,
+                       mpfr_srcptr scale, mpfr_prec_t prec)
+{
+    const sus_shape *sh = &a->shape;
+    const int64_t n = sh->n, m = sh->m, d = sh->d, dv = sh->dv;
+    sus_i_head_off off = sus_i_head_offsets(sh, b, h);
+    *in = (sus_i_mp_head_in){n, m, d, dv, a->causal, scale, NULL, NULL, NULL, NULL};
+    in->q = from_doubles(a->q + off.q, (size_t)(n * d), prec);
+    in->k = from_doubles(a->k + off.k, (size_t)(m * d), prec);
+    if (a->v && a->dout) {
+        in->v = from_doubles(a->v + off.v, (size_t)(m * dv), prec);
+        in->dout = from_doubles(a->dout + off.o, (size_t)(n * dv), prec);
+    }
+    if (in->q && in->k && (!a->v || !a->dout || (in->v && in->dout)))
+        return 0;
+    sus_i_mp_head_unload(in);
+    return -1;
+}
+
+void sus_i_mp_head_unload(sus_i_mp_head_in *in)
+{
+    sus_i_mp_free(in->q, (size_t)(in->n * in->d));
+    sus_i_mp_free(in->k, (size_t)(in->m * in->d));
+    sus_i_mp_free(in->v, (size_t)(in->m * in->dv));
+    sus_i_mp_free(in->dout, (size_t)(in->n * in->dv));
+    in->q = in->k = in->v = in->dout = NULL;
+}

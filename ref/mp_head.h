@@ -70,4 +70,12 @@ void sus_i_mp_row_clear(sus_i_mp_row *r);
 void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
                         mpfr_t *o, mpfr_ptr lse);
 
+/* Loads head (b, h) of a (validated) problem into in, as exact MPFR copies
+ * at prec bits; scale must be initialized by the caller and outlive in.
+ * Returns 0, or -1 if out of memory (in then holds nothing). */
+struct sus_attn;
+int sus_i_mp_head_load(sus_i_mp_head_in *in, const struct sus_attn *a, int64_t b,
+                       int64_t h, mpfr_srcptr scale, mpfr_prec_t prec);
+void sus_i_mp_head_unload(sus_i_mp_head_in *in);
+
 #endif

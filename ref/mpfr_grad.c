@@ -76,16 +76,6 @@ static int deliver_array(certifier *c, mpfr_t *val, mpfr_t *mag, size_t count,
     return SUS_OK;
 }
 
-static int to_mpfr(mpfr_t **dst, const double *src, size_t count, mpfr_prec_t p)
-{
-    *dst = sus_i_mp_new(count, p);
-    if (!*dst)
-        return -1;
-    for (size_t t = 0; t < count; t++)
-        mpfr_set_d((*dst)[t], src[t], MPFR_RNDN); /* exact: p >= 53 */
-    return 0;
-}
-
 /* The exact gradient (mk NULL) or the estimator under mk. */
 static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
                sus_grads *mag, sus_cert *cert, sus_error *err)
@@ -113,7 +103,7 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
     mpfr_init2(scale, p);
     mpfr_set_d(scale, a->scale, MPFR_RNDN);
 
-    sus_i_mp_head_in in = {n, m, d, dv, a->causal, scale, NULL, NULL, NULL, NULL};
+    sus_i_mp_head_in in = {0};
     sus_i_mp_head_out val = {0}, mg = {0};
     int have_val = 0, have_mag = 0;
     rc = SUS_ERR_NOMEM;
@@ -129,10 +119,7 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
             sus_i_head_mask hm = {0};
             if (mk)
                 hm = (sus_i_head_mask){mk->indptr + off.row, mk->indices, mk->wtilde};
-            if (to_mpfr(&in.q, a->q + off.q, (size_t)(n * d), p) ||
-                to_mpfr(&in.k, a->k + off.k, (size_t)(m * d), p) ||
-                to_mpfr(&in.v, a->v + off.v, (size_t)(m * dv), p) ||
-                to_mpfr(&in.dout, a->dout + off.o, (size_t)(n * dv), p) ||
+            if (sus_i_mp_head_load(&in, a, b, h, scale, p) ||
                 sus_i_mp_head_grad(&in, mk ? &hm : NULL, &val, &mg))
                 goto nomem;
             if ((rc = deliver_array(&c, val.o, mg.o, (size_t)(n * dv), "O", off.o,
@@ -146,11 +133,7 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
                 (rc = deliver_array(&c, val.dv, mg.dv, (size_t)(m * dv), "dV", off.v,
                                     out->dv, mag ? mag->dv : NULL, err)))
                 goto done;
-            sus_i_mp_free(in.q, (size_t)(n * d));
-            sus_i_mp_free(in.k, (size_t)(m * d));
-            sus_i_mp_free(in.v, (size_t)(m * dv));
-            sus_i_mp_free(in.dout, (size_t)(n * dv));
-            in.q = in.k = in.v = in.dout = NULL;
+            sus_i_mp_head_unload(&in);
         }
     rc = SUS_OK;
     if (cert)
@@ -166,10 +149,7 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
 nomem:
     rc = sus_i_fail(err, SUS_ERR_NOMEM, "sus_mpfr_grad: out of memory");
 done:
-    sus_i_mp_free(in.q, (size_t)(n * d));
-    sus_i_mp_free(in.k, (size_t)(m * d));
-    sus_i_mp_free(in.v, (size_t)(m * dv));
-    sus_i_mp_free(in.dout, (size_t)(n * dv));
+    sus_i_mp_head_unload(&in);
     if (have_val)
         sus_i_mp_head_out_clear(&val, n, m, d, dv);
     if (have_mag)
