@@ -1,10 +1,7 @@
 /* cmd_grad.c: `sus grad`, the exact forward outputs and gradients of an
  * attention problem given as .npy files, from the double or MPFR reference. */
 #include <getopt.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd_grad.h"
 
@@ -170,21 +167,4 @@ sus_cli_parse_result sus_grad_parse(int argc, char **argv, sus_grad_opts *o, cha
             return sus_cli_bad(msg, "missing required option %s", required[i].option);
     }
     return SUS_CLI_RUN;
-}
-
-int sus_cmd_grad(int argc, char **argv)
-{
-    sus_grad_opts o;
-    char msg[SUS_CLI_MSG_LEN];
-    switch (sus_grad_parse(argc, argv, &o, msg)) {
-    case SUS_CLI_HELP:
-        fputs(sus_cmd_grad_help, stdout);
-        return fflush(stdout) == 0 ? SUS_EXIT_OK : SUS_EXIT_FAIL;
-    case SUS_CLI_BAD:
-        sus_cli_usage_error("grad", "%s", msg);
-        return SUS_EXIT_USAGE;
-    case SUS_CLI_RUN:
-        break;
-    }
-    return sus_grad_run(&o);
 }

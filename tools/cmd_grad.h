@@ -22,7 +22,8 @@ typedef struct sus_grad_opts {
  * Reusable: it resets getopt's state; argv may be permuted by getopt. */
 sus_cli_parse_result sus_grad_parse(int argc, char **argv, sus_grad_opts *o, char *msg);
 
-/* Runs a parsed command; returns the exit status. */
+/* Runs a parsed command; returns the exit status (cmd_grad_run.c, which
+ * also holds sus_cmd_grad, so that the parser links without the library). */
 int sus_grad_run(const sus_grad_opts *o);
 
 #endif

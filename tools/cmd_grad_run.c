@@ -1,5 +1,5 @@
-/* cmd_grad_run.c: executing a parsed `sus grad`: read, compute everything,
- * then write every output or none. */
+/* cmd_grad_run.c: the `sus grad` entry point and the execution of a parsed
+ * command: read, compute everything, then write every output or none. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -113,4 +113,21 @@ int sus_grad_run(const sus_grad_opts *o)
     for (size_t i = 0; i < count; i++)
         sus_array_free(&res[i]);
     return exit_code;
+}
+
+int sus_cmd_grad(int argc, char **argv)
+{
+    sus_grad_opts o;
+    char msg[SUS_CLI_MSG_LEN];
+    switch (sus_grad_parse(argc, argv, &o, msg)) {
+    case SUS_CLI_HELP:
+        fputs(sus_cmd_grad_help, stdout);
+        return fflush(stdout) == 0 ? SUS_EXIT_OK : SUS_EXIT_FAIL;
+    case SUS_CLI_BAD:
+        sus_cli_usage_error("grad", "%s", msg);
+        return SUS_EXIT_USAGE;
+    case SUS_CLI_RUN:
+        break;
+    }
+    return sus_grad_run(&o);
 }
