@@ -119,7 +119,7 @@ int sus_i_mp_head_enumerate(const sus_i_mp_head_in *in, const double *q,
     int64_t ne = 0;
     for (int64_t i = 0; i < n; i++) {
         mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
-        sus_i_mp_row_exact(in, i, &r, out->mean.o + i * dv, out->mean.lse[i]);
+        sus_i_mp_row_exact(in, i, &r, out->mean.o + i * dv, out->mean.lse[i], NULL, NULL);
         mpfr_set_zero(out->nnz[i], 1);
         for (int64_t j = 0; j < m; j++) {
             double qij = q[i * m + j];

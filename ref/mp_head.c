@@ -67,8 +67,11 @@ int sus_i_mp_row_init(sus_i_mp_row *r, int64_t m, mpfr_prec_t p)
     r->W = sus_i_mp_new((size_t)m, p);
     r->dP = sus_i_mp_new((size_t)m, p);
     r->dS = sus_i_mp_new((size_t)m, p);
+    r->Wx = sus_i_alloc_array((size_t)m, 1);
+    r->dSx = sus_i_alloc_array((size_t)m, 1);
+    r->dPx = sus_i_alloc_array((size_t)m, 1);
     mpfr_inits2(p, r->D, r->Z, r->M, r->tmp, (mpfr_ptr)0);
-    return (r->S && r->W && r->dP && r->dS) ? 0 : -1;
+    return (r->S && r->W && r->dP && r->dS && r->Wx && r->dSx && r->dPx) ? 0 : -1;
 }
 
 void sus_i_mp_row_clear(sus_i_mp_row *r)
@@ -77,22 +80,31 @@ void sus_i_mp_row_clear(sus_i_mp_row *r)
     sus_i_mp_free(r->W, (size_t)r->m);
     sus_i_mp_free(r->dP, (size_t)r->m);
     sus_i_mp_free(r->dS, (size_t)r->m);
+    free(r->Wx);
+    free(r->dSx);
+    free(r->dPx);
     mpfr_clears(r->D, r->Z, r->M, r->tmp, (mpfr_ptr)0);
 }
 
-/* acc = sum_t x[t*xs] y[t*ys], one rounding per term. */
-static void dot(mpfr_t acc, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys, int64_t len)
+/* acc = sum_t x[t*xs] y[t*ys], one rounding per term. Returns 1 if no
+ * term rounded (the sum of the given operands is then exact). */
+static int dot(mpfr_t acc, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys, int64_t len)
 {
+    int exact = 1;
     mpfr_set_zero(acc, 1);
     for (int64_t t = 0; t < len; t++)
-        mpfr_fma(acc, x[t * xs], y[t * ys], acc, MPFR_RNDN);
+        exact &= mpfr_fma(acc, x[t * xs], y[t * ys], acc, MPFR_RNDN) == 0;
+    return exact;
 }
 
 void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
-                        mpfr_t *o, mpfr_ptr lse)
+                        mpfr_t *o, mpfr_ptr lse, unsigned char *ox, int *lsex)
 {
     const int64_t m = in->m, d = in->d, dv = in->dv;
     mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
+    /* Exactness is tracked conservatively: a flag is 1 only if every
+     * operation behind the value returned a zero ternary value. */
+    int Sx = 1, Zx = 1, Wall = 1;
 
     /* S_ij = s Q_i.K_j; M_i = max_j S_ij */
     mpfr_set_inf(r->M, -1);
@@ -100,40 +112,58 @@ void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
         mpfr_set_zero(r->S[j], 1);
         if (!sus_i_allowed(in->causal, i, j))
             continue;
-        dot(r->tmp, Qi, 1, in->k + j * d, 1, d);
-        mpfr_mul(r->S[j], r->tmp, in->scale, MPFR_RNDN);
+        Sx &= dot(r->tmp, Qi, 1, in->k + j * d, 1, d);
+        Sx &= mpfr_mul(r->S[j], r->tmp, in->scale, MPFR_RNDN) == 0;
         mpfr_max(r->M, r->M, r->S[j], MPFR_RNDN);
     }
     /* W_ij = exp(S_ij - M_i) / Z_i, lse_i = M_i + log Z_i */
     mpfr_set_zero(r->Z, 1);
     for (int64_t j = 0; j < m; j++) {
         mpfr_set_zero(r->W[j], 1);
+        r->Wx[j] = 1; /* masked: exactly 0 */
         if (!sus_i_allowed(in->causal, i, j))
             continue;
-        mpfr_sub(r->tmp, r->S[j], r->M, MPFR_RNDN);
-        mpfr_exp(r->W[j], r->tmp, MPFR_RNDN);
-        mpfr_add(r->Z, r->Z, r->W[j], MPFR_RNDN);
+        int x = Sx;
+        x &= mpfr_sub(r->tmp, r->S[j], r->M, MPFR_RNDN) == 0;
+        x &= mpfr_exp(r->W[j], r->tmp, MPFR_RNDN) == 0;
+        x &= mpfr_add(r->Z, r->Z, r->W[j], MPFR_RNDN) == 0;
+        r->Wx[j] = (unsigned char)x;
+        Zx &= x;
     }
     for (int64_t j = 0; j < m; j++)
-        if (sus_i_allowed(in->causal, i, j))
-            mpfr_div(r->W[j], r->W[j], r->Z, MPFR_RNDN);
-    mpfr_log(r->tmp, r->Z, MPFR_RNDN);
-    mpfr_add(lse, r->M, r->tmp, MPFR_RNDN);
+        if (sus_i_allowed(in->causal, i, j)) {
+            int x = mpfr_div(r->W[j], r->W[j], r->Z, MPFR_RNDN) == 0;
+            r->Wx[j] = (unsigned char)(x && Zx);
+            Wall &= r->Wx[j];
+        }
+    int lx = Sx && Zx;
+    lx &= mpfr_log(r->tmp, r->Z, MPFR_RNDN) == 0;
+    lx &= mpfr_add(lse, r->M, r->tmp, MPFR_RNDN) == 0;
+    if (lsex)
+        *lsex = lx;
 
     /* O_i = sum_j W_ij V_j; D_i = dO_i . O_i */
-    for (int64_t t = 0; t < dv; t++)
-        dot(o[t], r->W, 1, in->v + t, dv, m);
-    dot(r->D, dOi, 1, o, 1, dv);
+    int Ox = 1;
+    for (int64_t t = 0; t < dv; t++) {
+        int x = dot(o[t], r->W, 1, in->v + t, dv, m) && Wall;
+        if (ox)
+            ox[t] = (unsigned char)x;
+        Ox &= x;
+    }
+    r->Dx = dot(r->D, dOi, 1, o, 1, dv) && Ox;
 
     /* dP_ij = dO_i . V_j; dS_ij = W_ij (dP_ij - D_i) */
     for (int64_t j = 0; j < m; j++) {
         mpfr_set_zero(r->dP[j], 1);
         mpfr_set_zero(r->dS[j], 1);
+        r->dSx[j] = r->dPx[j] = 1;
         if (!sus_i_allowed(in->causal, i, j))
             continue;
-        dot(r->dP[j], dOi, 1, in->v + j * dv, 1, dv);
-        mpfr_sub(r->tmp, r->dP[j], r->D, MPFR_RNDN);
-        mpfr_mul(r->dS[j], r->W[j], r->tmp, MPFR_RNDN);
+        r->dPx[j] = (unsigned char)dot(r->dP[j], dOi, 1, in->v + j * dv, 1, dv);
+        int x = r->dPx[j] && r->Dx && r->Wx[j];
+        x &= mpfr_sub(r->tmp, r->dP[j], r->D, MPFR_RNDN) == 0;
+        x &= mpfr_mul(r->dS[j], r->W[j], r->tmp, MPFR_RNDN) == 0;
+        r->dSx[j] = (unsigned char)x;
     }
 }
 
@@ -144,6 +174,7 @@ typedef struct bwd_work {
     mpfr_t *B, *dSB;               /* m: backward weights and their dS */
     mpfr_t *Sm, *Wm, *Bm, *dSm;    /* m: magnitudes */
     unsigned char *kept;           /* m */
+    unsigned char *Bx, *dSBx;      /* m: exactness of B and of their dS */
     mpfr_t acc, macc, mtmp, sigma, Dm, absa, absb, abss;
 } bwd_work;
 
@@ -157,11 +188,14 @@ static int work_init(bwd_work *w, int64_t m, mpfr_prec_t p, mpfr_prec_t pm)
     w->Bm = sus_i_mp_new((size_t)m, pm);
     w->dSm = sus_i_mp_new((size_t)m, pm);
     w->kept = sus_i_alloc_array((size_t)m, 1);
+    w->Bx = sus_i_alloc_array((size_t)m, 1);
+    w->dSBx = sus_i_alloc_array((size_t)m, 1);
     mpfr_init2(w->acc, p);
     mpfr_inits2(pm, w->macc, w->mtmp, w->sigma, w->Dm, (mpfr_ptr)0);
     /* |input| is held exactly: inputs may carry more than pm bits. */
     mpfr_inits2(p, w->absa, w->absb, w->abss, (mpfr_ptr)0);
-    return (rc == 0 && w->B && w->dSB && w->Sm && w->Wm && w->Bm && w->dSm && w->kept)
+    return (rc == 0 && w->B && w->dSB && w->Sm && w->Wm && w->Bm && w->dSm && w->kept &&
+            w->Bx && w->dSBx)
                ? 0
                : -1;
 }
@@ -176,6 +210,8 @@ static void work_clear(bwd_work *w, int64_t m)
     sus_i_mp_free(w->Bm, (size_t)m);
     sus_i_mp_free(w->dSm, (size_t)m);
     free(w->kept);
+    free(w->Bx);
+    free(w->dSBx);
     mpfr_clears(w->acc, w->macc, w->mtmp, w->sigma, w->Dm, w->absa, w->absb, w->abss,
                 (mpfr_ptr)0);
 }
@@ -193,52 +229,75 @@ static void absdot(bwd_work *w, mpfr_t *x, int64_t xs, mpfr_t *y, int64_t ys,
 }
 
 /* Row i: exact forward, backward weights B (W, or W~ of the mask row), and
- * their dS = B (dP - D); dQ_i; accumulates unscaled dK and dV. */
+ * their dS = B (dP - D); dQ_i; accumulates unscaled dK and dV. Exactness
+ * flags go to cert when it is non-NULL. */
 static void row_values(const sus_i_mp_head_in *in, const sus_i_head_mask *mk, int64_t i,
-                       bwd_work *w, sus_i_mp_head_out *val)
+                       bwd_work *w, sus_i_mp_head_out *val, sus_i_mp_cert_mag *cert)
 {
     const int64_t m = in->m, d = in->d, dv = in->dv;
     sus_i_mp_row *r = &w->row;
     mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
+    int lsex;
 
-    sus_i_mp_row_exact(in, i, r, val->o + i * dv, val->lse[i]);
+    sus_i_mp_row_exact(in, i, r, val->o + i * dv, val->lse[i],
+                       cert ? cert->xo + i * dv : NULL, &lsex);
+    if (cert)
+        cert->xlse[i] = (unsigned char)lsex;
     for (int64_t j = 0; j < m; j++) {
         w->kept[j] = (unsigned char)(!mk && sus_i_allowed(in->causal, i, j));
         mpfr_set(w->B[j], r->W[j], MPFR_RNDN);
+        w->Bx[j] = r->Wx[j];
     }
     if (mk) {
-        for (int64_t j = 0; j < m; j++)
+        for (int64_t j = 0; j < m; j++) {
             mpfr_set_zero(w->B[j], 1);
+            w->Bx[j] = 1; /* W~ values are doubles: exact */
+        }
         for (int64_t e = mk->indptr[i]; e < mk->indptr[i + 1]; e++) {
             mpfr_set_d(w->B[mk->indices[e]], mk->wtilde[e], MPFR_RNDN);
             w->kept[mk->indices[e]] = 1;
         }
     }
+    int dSall = 1;
     for (int64_t j = 0; j < m; j++) {
         if (mk) {
-            mpfr_sub(w->acc, r->dP[j], r->D, MPFR_RNDN);
-            mpfr_mul(w->dSB[j], w->B[j], w->acc, MPFR_RNDN);
+            int x = r->Dx && r->dPx[j];
+            x &= mpfr_sub(w->acc, r->dP[j], r->D, MPFR_RNDN) == 0;
+            x &= mpfr_mul(w->dSB[j], w->B[j], w->acc, MPFR_RNDN) == 0;
+            w->dSBx[j] = (unsigned char)x;
         } else {
             mpfr_set(w->dSB[j], r->dS[j], MPFR_RNDN);
+            w->dSBx[j] = r->dSx[j];
         }
+        dSall &= w->dSBx[j];
     }
     for (int64_t t = 0; t < d; t++) {
-        dot(w->acc, w->dSB, 1, in->k + t, d, m);
-        mpfr_mul(val->dq[i * d + t], w->acc, in->scale, MPFR_RNDN);
+        int x = dot(w->acc, w->dSB, 1, in->k + t, d, m) && dSall;
+        x &= mpfr_mul(val->dq[i * d + t], w->acc, in->scale, MPFR_RNDN) == 0;
+        if (cert)
+            cert->xdq[i * d + t] = (unsigned char)x;
     }
     for (int64_t j = 0; j < m; j++) {
         if (!w->kept[j])
             continue;
-        for (int64_t t = 0; t < d; t++)
-            mpfr_fma(val->dk[j * d + t], w->dSB[j], Qi[t], val->dk[j * d + t], MPFR_RNDN);
-        for (int64_t t = 0; t < dv; t++)
-            mpfr_fma(val->dv[j * dv + t], w->B[j], dOi[t], val->dv[j * dv + t], MPFR_RNDN);
+        for (int64_t t = 0; t < d; t++) {
+            int x = mpfr_fma(val->dk[j * d + t], w->dSB[j], Qi[t], val->dk[j * d + t],
+                             MPFR_RNDN) == 0;
+            if (cert)
+                cert->xdk[j * d + t] &= (unsigned char)(x && w->dSBx[j]);
+        }
+        for (int64_t t = 0; t < dv; t++) {
+            int x = mpfr_fma(val->dv[j * dv + t], w->B[j], dOi[t], val->dv[j * dv + t],
+                             MPFR_RNDN) == 0;
+            if (cert)
+                cert->xdv[j * dv + t] &= (unsigned char)(x && w->Bx[j]);
+        }
     }
 }
 
 /* Magnitudes of row i, upward, from the row's W and B (in w). */
 static void row_mags(const sus_i_mp_head_in *in, int64_t i, bwd_work *w,
-                     sus_i_mp_head_out *mag)
+                     sus_i_mp_head_out *mag, sus_i_mp_cert_mag *cert)
 {
     const int64_t m = in->m, d = in->d, dv = in->dv;
     mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
@@ -286,9 +345,16 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, bwd_work *w,
         mpfr_add(w->mtmp, w->macc, w->Dm, MPFR_RNDU);
         mpfr_mul(w->dSm[j], w->Bm[j], w->mtmp, MPFR_RNDU);
     }
+    const int single = allowed == 1;
     for (int64_t t = 0; t < d; t++) {
         absdot(w, w->dSm, 1, in->k + t, d, m);
         mpfr_mul(mag->dq[i * d + t], w->macc, w->abss, MPFR_RNDU);
+        if (cert) {
+            if (single)
+                mpfr_set_zero(cert->dq[i * d + t], 1);
+            else
+                mpfr_set(cert->dq[i * d + t], mag->dq[i * d + t], MPFR_RNDU);
+        }
     }
     for (int64_t j = 0; j < m; j++) {
         if (!w->kept[j])
@@ -297,6 +363,9 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, bwd_work *w,
             mpfr_abs(w->absa, Qi[t], MPFR_RNDN);
             mpfr_fma(mag->dk[j * d + t], w->dSm[j], w->absa, mag->dk[j * d + t],
                      MPFR_RNDU);
+            if (cert && !single)
+                mpfr_fma(cert->dk[j * d + t], w->dSm[j], w->absa, cert->dk[j * d + t],
+                         MPFR_RNDU);
         }
         for (int64_t t = 0; t < dv; t++) {
             mpfr_abs(w->absa, dOi[t], MPFR_RNDN);
@@ -308,6 +377,13 @@ static void row_mags(const sus_i_mp_head_in *in, int64_t i, bwd_work *w,
 
 int sus_i_mp_head_grad(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
                        sus_i_mp_head_out *val, sus_i_mp_head_out *mag)
+{
+    return sus_i_mp_head_grad_cert(in, mk, val, mag, NULL);
+}
+
+int sus_i_mp_head_grad_cert(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
+                            sus_i_mp_head_out *val, sus_i_mp_head_out *mag,
+                            sus_i_mp_cert_mag *cert)
 {
     const int64_t n = in->n, m = in->m, d = in->d, dv = in->dv;
     bwd_work w;
@@ -327,17 +403,29 @@ int sus_i_mp_head_grad(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
         for (int64_t t = 0; t < m * dv; t++)
             mpfr_set_zero(mag->dv[t], 1);
     }
+    if (cert) {
+        for (int64_t t = 0; t < m * d; t++) {
+            mpfr_set_zero(cert->dk[t], 1);
+            cert->xdk[t] = 1;
+        }
+        for (int64_t t = 0; t < m * dv; t++)
+            cert->xdv[t] = 1;
+    }
     for (int64_t i = 0; i < n; i++) {
-        row_values(in, mk, i, &w, val);
+        row_values(in, mk, i, &w, val, cert);
         if (mag)
-            row_mags(in, i, &w, mag);
+            row_mags(in, i, &w, mag, cert);
     }
     /* dK_j = s sum_i dS_ij Q_i: the scale is applied once, after the sum. */
     mpfr_abs(w.abss, in->scale, MPFR_RNDN);
     for (int64_t t = 0; t < m * d; t++) {
-        mpfr_mul(val->dk[t], val->dk[t], in->scale, MPFR_RNDN);
+        int x = mpfr_mul(val->dk[t], val->dk[t], in->scale, MPFR_RNDN) == 0;
+        if (cert)
+            cert->xdk[t] &= (unsigned char)x;
         if (mag)
             mpfr_mul(mag->dk[t], mag->dk[t], w.abss, MPFR_RNDU);
+        if (mag && cert)
+            mpfr_mul(cert->dk[t], cert->dk[t], w.abss, MPFR_RNDU);
     }
     work_clear(&w, m);
     return 0;

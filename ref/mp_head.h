@@ -53,6 +53,27 @@ typedef struct sus_i_head_mask {
 int sus_i_mp_head_grad(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
                        sus_i_mp_head_out *val, sus_i_mp_head_out *mag);
 
+/* Magnitudes that bound the error of the MPFR values themselves, where they
+ * differ from |y|_mag. A query row with a single allowed key has dS = 0
+ * exactly, in truth and in MPFR: W = 1 and O_i = V_j exactly, so D_i and
+ * dP_ij are the same operations on the same numbers. Its terms carry no
+ * error, so they are left out here, while |y|_mag keeps them (another
+ * implementation may well round there). Without this, every causal dQ row 0
+ * would be reported as uncertain. */
+typedef struct sus_i_mp_cert_mag {
+    mpfr_t *dq, *dk; /* n*d, m*d, at mag precision */
+    /* Exactness flags of every output: an exact MPFR value needs no error
+     * bound at all (sums of a few doubles often are exact at 256 bits, and
+     * may fall on a midpoint between two doubles, where no interval of
+     * positive width could certify the rounding). */
+    unsigned char *xo, *xlse, *xdq, *xdk, *xdv;
+} sus_i_mp_cert_mag;
+
+/* sus_i_mp_head_grad, also filling cert (requires mag non-NULL). */
+int sus_i_mp_head_grad_cert(const sus_i_mp_head_in *in, const sus_i_head_mask *mk,
+                            sus_i_mp_head_out *val, sus_i_mp_head_out *mag,
+                            sus_i_mp_cert_mag *cert);
+
 /* One query row's exact quantities, for modules that need them per entry
  * (moments, enumeration): S, W, dP = dO_i . V_j and dS = W (dP - D), each
  * m long (zero where causally masked), and D. */
@@ -60,15 +81,20 @@ typedef struct sus_i_mp_row {
     int64_t m;
     mpfr_t *S, *W, *dP, *dS;
     mpfr_t D, Z, M, tmp;
+    /* 1 where the MPFR value is certainly exact: every operation that
+     * produced it returned a zero ternary value, on exact operands. */
+    unsigned char *Wx, *dPx, *dSx;
+    int Dx;
 } sus_i_mp_row;
 
 int sus_i_mp_row_init(sus_i_mp_row *r, int64_t m, mpfr_prec_t p);
 void sus_i_mp_row_clear(sus_i_mp_row *r);
 
 /* Computes row i's S, W, dP, dS and D into r, lse_i into lse and O_i into
- * o (dv numbers). */
+ * o (dv numbers). If ox is non-NULL it receives O_i's exactness flags (dv)
+ * and *lsex lse_i's. */
 void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
-                        mpfr_t *o, mpfr_ptr lse);
+                        mpfr_t *o, mpfr_ptr lse, unsigned char *ox, int *lsex);
 
 /* Loads head (b, h) of a (validated) problem into in, as exact MPFR copies
  * at prec bits; scale must be initialized by the caller and outlive in.

@@ -19,6 +19,11 @@
  * uses 32 k u |y|_mag: a factor 4 covers second-order terms (k u < 2^-24
  * whenever p >= 64 and k < 2^40) and the magnitudes' own upward rounding.
  *
+ * An element whose every operation was exact (zero ternary values, on
+ * exact operands; see mp_head.c) is certified outright: sums of a few
+ * doubles are often exact at 256 bits and can sit exactly on a midpoint
+ * between two doubles, where no interval of positive width certifies.
+ *
  * Certification is monotonicity of rounding: every real in [y^ - e, y^ + e]
  * rounds to the same double iff both ends do. This works for subnormal
  * results and for zero alike, where mpfr_can_round alone would not.
@@ -39,14 +44,20 @@ typedef struct certifier {
     sus_cert cert;
 } certifier;
 
-/* Rounds one value; 0 on success, SUS_ERR_RANGE if it overflows double. */
-static int deliver(certifier *c, mpfr_t val, mpfr_t mag, const char *name, size_t index,
-                   double *out, double *mag_out)
+/* Rounds one value, certifying it with the error magnitude emag; 0 on
+ * success, SUS_ERR_RANGE if it overflows double. */
+static int deliver(certifier *c, mpfr_t val, int exact, mpfr_t emag, mpfr_t mag,
+                   const char *name, size_t index, double *out, double *mag_out)
 {
     double y = mpfr_get_d(val, MPFR_RNDN);
     if (!isfinite(y))
         return SUS_ERR_RANGE;
-    mpfr_mul_d(c->e, mag, c->factor, MPFR_RNDU);
+    if (mag_out)
+        *mag_out = mpfr_get_d(mag, MPFR_RNDU);
+    *out = y;
+    if (exact) /* mpfr_get_d rounded the exact value correctly */
+        return 0;
+    mpfr_mul_d(c->e, emag, c->factor, MPFR_RNDU);
     mpfr_mul_2si(c->e, c->e, -(long)c->p, MPFR_RNDU);
     mpfr_sub(c->lo, val, c->e, MPFR_RNDD);
     mpfr_add(c->hi, val, c->e, MPFR_RNDU);
@@ -56,18 +67,15 @@ static int deliver(certifier *c, mpfr_t val, mpfr_t mag, const char *name, size_
             c->cert.first_index = index;
         }
     }
-    *out = y;
-    if (mag_out)
-        *mag_out = mpfr_get_d(mag, MPFR_RNDU);
     return 0;
 }
 
-static int deliver_array(certifier *c, mpfr_t *val, mpfr_t *mag, size_t count,
-                         const char *name, size_t offset, double *out, double *mag_out,
-                         sus_error *err)
+static int deliver_array(certifier *c, mpfr_t *val, const unsigned char *exact,
+                         mpfr_t *emag, mpfr_t *mag, size_t count, const char *name,
+                         size_t offset, double *out, double *mag_out, sus_error *err)
 {
     for (size_t t = 0; t < count; t++) {
-        if (deliver(c, val[t], mag[t], name, offset + t, out + offset + t,
+        if (deliver(c, val[t], exact[t], emag[t], mag[t], name, offset + t, out + offset + t,
                     mag_out ? mag_out + offset + t : NULL))
             return sus_i_fail(err, SUS_ERR_RANGE,
                               "%s[%zu] is %g, beyond the range of double", name,
@@ -105,13 +113,21 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
 
     sus_i_mp_head_in in = {0};
     sus_i_mp_head_out val = {0}, mg = {0};
+    sus_i_mp_cert_mag cm = {sus_i_mp_new((size_t)(n * d), SUS_I_MAG_PREC),
+                            sus_i_mp_new((size_t)(m * d), SUS_I_MAG_PREC),
+                            sus_i_alloc_array((size_t)(n * dv), 1),
+                            sus_i_alloc_array((size_t)n, 1),
+                            sus_i_alloc_array((size_t)(n * d), 1),
+                            sus_i_alloc_array((size_t)(m * d), 1),
+                            sus_i_alloc_array((size_t)(m * dv), 1)};
     int have_val = 0, have_mag = 0;
     rc = SUS_ERR_NOMEM;
     if (sus_i_mp_head_out_init(&val, n, m, d, dv, p) == 0)
         have_val = 1;
     if (have_val && sus_i_mp_head_out_init(&mg, n, m, d, dv, SUS_I_MAG_PREC) == 0)
         have_mag = 1;
-    if (!have_mag)
+    if (!have_mag || !cm.dq || !cm.dk || !cm.xo || !cm.xlse || !cm.xdq || !cm.xdk ||
+        !cm.xdv)
         goto nomem;
     for (int64_t b = 0; b < sh->B; b++)
         for (int64_t h = 0; h < sh->H; h++) {
@@ -120,17 +136,17 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
             if (mk)
                 hm = (sus_i_head_mask){mk->indptr + off.row, mk->indices, mk->wtilde};
             if (sus_i_mp_head_load(&in, a, b, h, scale, p) ||
-                sus_i_mp_head_grad(&in, mk ? &hm : NULL, &val, &mg))
+                sus_i_mp_head_grad_cert(&in, mk ? &hm : NULL, &val, &mg, &cm))
                 goto nomem;
-            if ((rc = deliver_array(&c, val.o, mg.o, (size_t)(n * dv), "O", off.o,
+            if ((rc = deliver_array(&c, val.o, cm.xo, mg.o, mg.o, (size_t)(n * dv), "O", off.o,
                                     out->o, mag ? mag->o : NULL, err)) ||
-                (rc = deliver_array(&c, val.lse, mg.lse, (size_t)n, "lse", off.row,
+                (rc = deliver_array(&c, val.lse, cm.xlse, mg.lse, mg.lse, (size_t)n, "lse", off.row,
                                     out->lse, mag ? mag->lse : NULL, err)) ||
-                (rc = deliver_array(&c, val.dq, mg.dq, (size_t)(n * d), "dQ", off.q,
+                (rc = deliver_array(&c, val.dq, cm.xdq, cm.dq, mg.dq, (size_t)(n * d), "dQ", off.q,
                                     out->dq, mag ? mag->dq : NULL, err)) ||
-                (rc = deliver_array(&c, val.dk, mg.dk, (size_t)(m * d), "dK", off.k,
+                (rc = deliver_array(&c, val.dk, cm.xdk, cm.dk, mg.dk, (size_t)(m * d), "dK", off.k,
                                     out->dk, mag ? mag->dk : NULL, err)) ||
-                (rc = deliver_array(&c, val.dv, mg.dv, (size_t)(m * dv), "dV", off.v,
+                (rc = deliver_array(&c, val.dv, cm.xdv, mg.dv, mg.dv, (size_t)(m * dv), "dV", off.v,
                                     out->dv, mag ? mag->dv : NULL, err)))
                 goto done;
             sus_i_mp_head_unload(&in);
@@ -154,6 +170,13 @@ done:
         sus_i_mp_head_out_clear(&val, n, m, d, dv);
     if (have_mag)
         sus_i_mp_head_out_clear(&mg, n, m, d, dv);
+    sus_i_mp_free(cm.dq, (size_t)(n * d));
+    sus_i_mp_free(cm.dk, (size_t)(m * d));
+    free(cm.xo);
+    free(cm.xlse);
+    free(cm.xdq);
+    free(cm.xdk);
+    free(cm.xdv);
     mpfr_clears(c.e, c.lo, c.hi, scale, (mpfr_ptr)0);
     return rc;
 }
