@@ -51,6 +51,7 @@ SHARED  := $(BUILD)/libsus.so
 SUS     := $(BUILD)/sus
 PC      := $(BUILD)/sus.pc
 
+.SECONDARY:
 .PHONY: all check memcheck ci install uninstall clean format tests torch-crosscheck example
 all: $(STATIC) $(SHARED) $(SUS) $(PC)
 
