@@ -52,7 +52,8 @@ SUS     := $(BUILD)/sus
 PC      := $(BUILD)/sus.pc
 
 .SECONDARY:
-.PHONY: all check memcheck ci install uninstall clean format tests torch-crosscheck example
+.PHONY: all check memcheck ci install uninstall clean format tests torch-crosscheck example \
+        install-check
 all: $(STATIC) $(SHARED) $(SUS) $(PC)
 
 $(BUILD)/obj/%.o: %.c
@@ -109,6 +110,7 @@ example: $(SUS)
 ci:
 	$(MAKE) check SAN=1
 	$(MAKE) memcheck
+	$(MAKE) install-check
 	$(MAKE) check
 
 install: all
@@ -126,6 +128,20 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/libsus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsus.so.$(SOMAJOR) \
 	  $(DESTDIR)$(PREFIX)/lib/libsus.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/sus.pc \
 	  $(DESTDIR)$(PREFIX)/bin/sus
+
+# Installs into a staging directory, builds a program against the installed
+# header, static library and sus.pc, runs it, and checks that uninstall
+# removes every installed file.
+STAGE := $(abspath $(BUILD)/stage)
+install-check: all
+	rm -rf $(STAGE)
+	$(MAKE) install DESTDIR=$(STAGE) PREFIX=/usr
+	$(CC) -std=c11 $(WARN) -o $(BUILD)/install_smoke tests/install_smoke.c \
+	  $$(PKG_CONFIG_PATH=$(STAGE)/usr/lib/pkgconfig pkg-config --static \
+	     --define-variable=prefix=$(STAGE)/usr --cflags --libs sus) -static-libgcc
+	LD_LIBRARY_PATH=$(STAGE)/usr/lib $(BUILD)/install_smoke
+	$(MAKE) uninstall DESTDIR=$(STAGE) PREFIX=/usr
+	test -z "$$(find $(STAGE) -type f -o -type l)"
 
 format:
 	clang-format -i $(wildcard include/*.h core/*.[ch] ref/*.[ch] tools/*.[ch] tests/*.[ch])
