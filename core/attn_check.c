@@ -18,9 +18,9 @@ static int check_finite(const double *x, size_t count, const char *name,
             rest /= (size_t)dims[a];
         }
         return sus_i_fail(err, SUS_ERR_NONFINITE,
-                          "%s: non-finite value %g at index [%lld, %lld, %lld, %lld]", name,
-                          x[t], (long long)idx[0], (long long)idx[1], (long long)idx[2],
-                          (long long)idx[3]);
+                          "%s: non-finite value %g at index [%lld, %lld, %lld, %lld]",
+                          name, x[t], (long long)idx[0], (long long)idx[1],
+                          (long long)idx[2], (long long)idx[3]);
     }
     return SUS_OK;
 }

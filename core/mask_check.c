@@ -37,30 +37,33 @@ int sus_mask_check(const sus_mask *mk, const sus_shape *sh, int causal, sus_erro
     for (int64_t r = 0; r < mk->rows; r++) {
         int64_t lo = mk->indptr[r], hi = mk->indptr[r + 1];
         if (hi < lo || hi > mk->nnz)
-            return sus_i_fail(err, SUS_ERR_FORMAT,
-                              "mask: indptr[%lld] = %lld is not in [indptr[%lld] = %lld, "
-                              "nnz = %lld]",
-                              (long long)(r + 1), (long long)hi, (long long)r,
-                              (long long)lo, (long long)mk->nnz);
+            return sus_i_fail(
+                err, SUS_ERR_FORMAT,
+                "mask: indptr[%lld] = %lld is not in [indptr[%lld] = %lld, "
+                "nnz = %lld]",
+                (long long)(r + 1), (long long)hi, (long long)r, (long long)lo,
+                (long long)mk->nnz);
         const int64_t i = r % sh->n;
         for (int64_t e = lo; e < hi; e++) {
             int64_t j = mk->indices[e];
             if (j < 0 || j >= sh->m)
-                return sus_i_fail(err, SUS_ERR_FORMAT,
-                                  "mask: indices[%lld] = %lld (row %lld) is outside [0, %lld)",
-                                  (long long)e, (long long)j, (long long)r,
-                                  (long long)sh->m);
+                return sus_i_fail(
+                    err, SUS_ERR_FORMAT,
+                    "mask: indices[%lld] = %lld (row %lld) is outside [0, %lld)",
+                    (long long)e, (long long)j, (long long)r, (long long)sh->m);
             if (e > lo && j <= mk->indices[e - 1])
-                return sus_i_fail(err, SUS_ERR_FORMAT,
-                                  "mask: row %lld is not strictly ascending: indices[%lld] = "
-                                  "%lld after %lld (unsorted or duplicate)",
-                                  (long long)r, (long long)e, (long long)j,
-                                  (long long)mk->indices[e - 1]);
+                return sus_i_fail(
+                    err, SUS_ERR_FORMAT,
+                    "mask: row %lld is not strictly ascending: indices[%lld] = "
+                    "%lld after %lld (unsorted or duplicate)",
+                    (long long)r, (long long)e, (long long)j,
+                    (long long)mk->indices[e - 1]);
             if (causal && j > i)
-                return sus_i_fail(err, SUS_ERR_FORMAT,
-                                  "mask: row %lld (query i = %lld) keeps key j = %lld beyond "
-                                  "the causal limit j <= i",
-                                  (long long)r, (long long)i, (long long)j);
+                return sus_i_fail(
+                    err, SUS_ERR_FORMAT,
+                    "mask: row %lld (query i = %lld) keeps key j = %lld beyond "
+                    "the causal limit j <= i",
+                    (long long)r, (long long)i, (long long)j);
             if (!isfinite(mk->wtilde[e]) || mk->wtilde[e] < 0.0)
                 return sus_i_fail(err, SUS_ERR_FORMAT,
                                   "mask: wtilde[%lld] = %g must be finite and >= 0",
@@ -68,9 +71,9 @@ int sus_mask_check(const sus_mask *mk, const sus_shape *sh, int causal, sus_erro
         }
     }
     if (mk->indptr[mk->rows] != mk->nnz)
-        return sus_i_fail(err, SUS_ERR_FORMAT, "mask: indptr[%lld] = %lld but nnz = %lld",
-                          (long long)mk->rows, (long long)mk->indptr[mk->rows],
-                          (long long)mk->nnz);
+        return sus_i_fail(
+            err, SUS_ERR_FORMAT, "mask: indptr[%lld] = %lld but nnz = %lld",
+            (long long)mk->rows, (long long)mk->indptr[mk->rows], (long long)mk->nnz);
     sus_i_ok(err);
     return SUS_OK;
 }

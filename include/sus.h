@@ -24,9 +24,9 @@
 extern "C" {
 #endif
 
-#define SUS_VERSION_MAJOR 0
-#define SUS_VERSION_MINOR 1
-#define SUS_VERSION_PATCH 0
+#define SUS_VERSION_MAJOR  0
+#define SUS_VERSION_MINOR  1
+#define SUS_VERSION_PATCH  0
 #define SUS_VERSION_STRING "0.1.0"
 
 /* The version of the library actually linked, which may differ from the
@@ -57,8 +57,8 @@ const char *sus_strerror(int status);
 #define SUS_ERRMSG_LEN 512
 
 typedef struct sus_error {
-    int status;                /* the code that was returned */
-    char msg[SUS_ERRMSG_LEN];  /* one line, no trailing newline */
+    int status;               /* the code that was returned */
+    char msg[SUS_ERRMSG_LEN]; /* one line, no trailing newline */
 } sus_error;
 
 /* ------------------------------------------------------------------------ */
@@ -75,11 +75,11 @@ typedef struct sus_shape {
 
 /* Element counts of every array of a problem, each checked for overflow. */
 typedef struct sus_sizes {
-    size_t q;    /* B*H*n*d:  Q, dQ */
-    size_t k;    /* B*H*m*d:  K, dK */
-    size_t v;    /* B*H*m*dv: V, dV */
-    size_t o;    /* B*H*n*dv: dO, O */
-    size_t rows; /* B*H*n:    lse, and the number of mask rows */
+    size_t q;      /* B*H*n*d:  Q, dQ */
+    size_t k;      /* B*H*m*d:  K, dK */
+    size_t v;      /* B*H*m*dv: V, dV */
+    size_t o;      /* B*H*n*dv: dO, O */
+    size_t rows;   /* B*H*n:    lse, and the number of mask rows */
     size_t scores; /* B*H*n*m: the number of (query, key) pairs */
 } sus_sizes;
 
@@ -137,8 +137,8 @@ typedef struct sus_cert {
 } sus_cert;
 
 #define SUS_MPFR_DEFAULT_PREC 256
-#define SUS_MPFR_MIN_PREC 64
-#define SUS_MPFR_MAX_PREC 65536
+#define SUS_MPFR_MIN_PREC     64
+#define SUS_MPFR_MAX_PREC     65536
 
 /* The MPFR reference: the same computations as sus_ref_grad at prec bits.
  * Each result is delivered as the double nearest to the MPFR value. The
@@ -299,10 +299,10 @@ typedef enum sus_dtype {
 /* A dense C-order array that owns its data. */
 typedef struct sus_array {
     sus_dtype dtype;
-    int ndim;                       /* 0..SUS_NPY_MAXDIM */
+    int ndim; /* 0..SUS_NPY_MAXDIM */
     int64_t shape[SUS_NPY_MAXDIM];
-    size_t count;                   /* product of shape (1 for ndim 0) */
-    void *data;                     /* count elements, host byte order */
+    size_t count; /* product of shape (1 for ndim 0) */
+    void *data;   /* count elements, host byte order */
 } sus_array;
 
 /* Size in bytes of one element of dtype, or 0 if dtype is invalid. */

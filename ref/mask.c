@@ -34,11 +34,12 @@ int sus_ref_probs(const sus_attn *a, const sus_rule *rule, double c, double *q,
             for (int64_t i = 0; i < n && !rc; i++) {
                 /* The allowed keys of a row are a prefix: j <= i if causal. */
                 int64_t len = a->causal ? (i + 1 < m ? i + 1 : m) : m;
-                double *qr = q + base + (size_t)(i * m), *wr = wtilde + base + (size_t)(i * m);
+                double *qr = q + base + (size_t)(i * m),
+                       *wr = wtilde + base + (size_t)(i * m);
                 rc = rule->row(f.W + i * m, len, c, qr, wr);
                 if (rc) {
-                    rc = sus_i_fail(err, rc, "rule %s failed on row %lld: %s", rule->name,
-                                    (long long)i, sus_strerror(rc));
+                    rc = sus_i_fail(err, rc, "rule %s failed on row %lld: %s",
+                                    rule->name, (long long)i, sus_strerror(rc));
                     break;
                 }
                 for (int64_t j = len; j < m; j++)
@@ -110,8 +111,10 @@ int sus_ref_mask(const sus_attn *a, const sus_rule *rule, double c, uint64_t see
             out->indices = sus_i_alloc_array(cap, sizeof(int64_t));
             out->wtilde = sus_i_alloc_array(cap, sizeof(double));
             if (!out->indices || !out->wtilde) {
-                rc = sus_i_fail(err, SUS_ERR_NOMEM, "sus_ref_mask: out of memory for "
-                                "%zu kept entries", cap);
+                rc = sus_i_fail(err, SUS_ERR_NOMEM,
+                                "sus_ref_mask: out of memory for "
+                                "%zu kept entries",
+                                cap);
                 goto fail;
             }
         }

@@ -89,17 +89,20 @@ static int run(const sus_attn *a, const sus_rule *rule, double c, long prec,
                 R.rv = load_coef(fn->rv, off.v, (size_t)(m * dv), p);
             }
             const double *qh = q + (size_t)(b * sh->H + h) * (size_t)(n * m);
-            int hr = how == CLOSED ? sus_i_mp_head_moments(&in, qh, fn ? &R : NULL, &mo)
-                                   : sus_i_mp_head_enumerate(&in, qh, fn ? &R : NULL, &mo);
+            int hr = how == CLOSED
+                         ? sus_i_mp_head_moments(&in, qh, fn ? &R : NULL, &mo)
+                         : sus_i_mp_head_enumerate(&in, qh, fn ? &R : NULL, &mo);
             if (hr == -2)
-                rc = sus_i_fail(err, SUS_ERR_UNSUPPORTED,
-                                "enumeration: head (%lld, %lld) has more than %d entries "
-                                "with 0 < q < 1",
-                                (long long)b, (long long)h, SUS_ENUM_MAX_UNCERTAIN);
+                rc = sus_i_fail(
+                    err, SUS_ERR_UNSUPPORTED,
+                    "enumeration: head (%lld, %lld) has more than %d entries "
+                    "with 0 < q < 1",
+                    (long long)b, (long long)h, SUS_ENUM_MAX_UNCERTAIN);
             else if (hr)
                 rc = sus_i_fail(err, SUS_ERR_NOMEM, "moments: out of memory");
             if (!rc && out) {
-                store(mo.mean.o, out->mean.o ? out->mean.o + off.o : NULL, (size_t)(n * dv));
+                store(mo.mean.o, out->mean.o ? out->mean.o + off.o : NULL,
+                      (size_t)(n * dv));
                 store(mo.mean.lse, out->mean.lse ? out->mean.lse + off.row : NULL,
                       (size_t)n);
                 store(mo.mean.dq, out->mean.dq + off.q, (size_t)(n * d));

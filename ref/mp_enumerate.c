@@ -66,7 +66,8 @@ static void finish(sums *s, mpfr_t *mean, mpfr_t *var, mpfr_t tmp)
 }
 
 /* y += sign * coef * x over len numbers. */
-static void axpy(mpfr_t *y, int sign, mpfr_srcptr coef, mpfr_t *x, int64_t len, mpfr_t tmp)
+static void axpy(mpfr_t *y, int sign, mpfr_srcptr coef, mpfr_t *x, int64_t len,
+                 mpfr_t tmp)
 {
     for (int64_t t = 0; t < len; t++) {
         mpfr_mul(tmp, coef, x[t], MPFR_RNDN);
@@ -119,7 +120,8 @@ int sus_i_mp_head_enumerate(const sus_i_mp_head_in *in, const double *q,
     int64_t ne = 0;
     for (int64_t i = 0; i < n; i++) {
         mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
-        sus_i_mp_row_exact(in, i, &r, out->mean.o + i * dv, out->mean.lse[i], NULL, NULL);
+        sus_i_mp_row_exact(in, i, &r, out->mean.o + i * dv, out->mean.lse[i], NULL,
+                           NULL);
         mpfr_set_zero(out->nnz[i], 1);
         for (int64_t j = 0; j < m; j++) {
             double qij = q[i * m + j];

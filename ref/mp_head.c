@@ -171,10 +171,10 @@ void sus_i_mp_row_exact(const sus_i_mp_head_in *in, int64_t i, sus_i_mp_row *r,
  * their dS, and the magnitude scratch. */
 typedef struct bwd_work {
     sus_i_mp_row row;
-    mpfr_t *B, *dSB;               /* m: backward weights and their dS */
-    mpfr_t *Sm, *Wm, *Bm, *dSm;    /* m: magnitudes */
-    unsigned char *kept;           /* m */
-    unsigned char *Bx, *dSBx;      /* m: exactness of B and of their dS */
+    mpfr_t *B, *dSB;            /* m: backward weights and their dS */
+    mpfr_t *Sm, *Wm, *Bm, *dSm; /* m: magnitudes */
+    unsigned char *kept;        /* m */
+    unsigned char *Bx, *dSBx;   /* m: exactness of B and of their dS */
     mpfr_t acc, macc, mtmp, sigma, Dm, absa, absb, abss;
 } bwd_work;
 

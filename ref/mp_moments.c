@@ -78,7 +78,8 @@ int sus_i_mp_head_moments(const sus_i_mp_head_in *in, const double *q,
 
     for (int64_t i = 0; i < n; i++) {
         mpfr_t *Qi = in->q + i * d, *dOi = in->dout + i * dv;
-        sus_i_mp_row_exact(in, i, &r, out->mean.o + i * dv, out->mean.lse[i], NULL, NULL);
+        sus_i_mp_row_exact(in, i, &r, out->mean.o + i * dv, out->mean.lse[i], NULL,
+                           NULL);
         for (int64_t t = 0; t < d; t++) {
             mpfr_set_zero(out->mean.dq[i * d + t], 1);
             mpfr_set_zero(out->var.dq[i * d + t], 1);

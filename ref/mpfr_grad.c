@@ -75,8 +75,8 @@ static int deliver_array(certifier *c, mpfr_t *val, const unsigned char *exact,
                          size_t offset, double *out, double *mag_out, sus_error *err)
 {
     for (size_t t = 0; t < count; t++) {
-        if (deliver(c, val[t], exact[t], emag[t], mag[t], name, offset + t, out + offset + t,
-                    mag_out ? mag_out + offset + t : NULL))
+        if (deliver(c, val[t], exact[t], emag[t], mag[t], name, offset + t,
+                    out + offset + t, mag_out ? mag_out + offset + t : NULL))
             return sus_i_fail(err, SUS_ERR_RANGE,
                               "%s[%zu] is %g, beyond the range of double", name,
                               offset + t, mpfr_get_d(val[t], MPFR_RNDN));
@@ -138,16 +138,17 @@ static int run(const sus_attn *a, const sus_mask *mk, long prec, sus_grads *out,
             if (sus_i_mp_head_load(&in, a, b, h, scale, p) ||
                 sus_i_mp_head_grad_cert(&in, mk ? &hm : NULL, &val, &mg, &cm))
                 goto nomem;
-            if ((rc = deliver_array(&c, val.o, cm.xo, mg.o, mg.o, (size_t)(n * dv), "O", off.o,
-                                    out->o, mag ? mag->o : NULL, err)) ||
-                (rc = deliver_array(&c, val.lse, cm.xlse, mg.lse, mg.lse, (size_t)n, "lse", off.row,
-                                    out->lse, mag ? mag->lse : NULL, err)) ||
-                (rc = deliver_array(&c, val.dq, cm.xdq, cm.dq, mg.dq, (size_t)(n * d), "dQ", off.q,
-                                    out->dq, mag ? mag->dq : NULL, err)) ||
-                (rc = deliver_array(&c, val.dk, cm.xdk, cm.dk, mg.dk, (size_t)(m * d), "dK", off.k,
-                                    out->dk, mag ? mag->dk : NULL, err)) ||
-                (rc = deliver_array(&c, val.dv, cm.xdv, mg.dv, mg.dv, (size_t)(m * dv), "dV", off.v,
-                                    out->dv, mag ? mag->dv : NULL, err)))
+            if ((rc = deliver_array(&c, val.o, cm.xo, mg.o, mg.o, (size_t)(n * dv), "O",
+                                    off.o, out->o, mag ? mag->o : NULL, err)) ||
+                (rc = deliver_array(&c, val.lse, cm.xlse, mg.lse, mg.lse, (size_t)n,
+                                    "lse", off.row, out->lse, mag ? mag->lse : NULL,
+                                    err)) ||
+                (rc = deliver_array(&c, val.dq, cm.xdq, cm.dq, mg.dq, (size_t)(n * d),
+                                    "dQ", off.q, out->dq, mag ? mag->dq : NULL, err)) ||
+                (rc = deliver_array(&c, val.dk, cm.xdk, cm.dk, mg.dk, (size_t)(m * d),
+                                    "dK", off.k, out->dk, mag ? mag->dk : NULL, err)) ||
+                (rc = deliver_array(&c, val.dv, cm.xdv, mg.dv, mg.dv, (size_t)(m * dv),
+                                    "dV", off.v, out->dv, mag ? mag->dv : NULL, err)))
                 goto done;
             sus_i_mp_head_unload(&in);
         }

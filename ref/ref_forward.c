@@ -18,8 +18,8 @@ sus_i_head_off sus_i_head_offsets(const sus_shape *s, int64_t b, int64_t h)
     return off;
 }
 
-int sus_i_ref_head_forward(const sus_attn *a, int64_t b, int64_t h,
-                           sus_i_head_fwd *f, sus_error *err)
+int sus_i_ref_head_forward(const sus_attn *a, int64_t b, int64_t h, sus_i_head_fwd *f,
+                           sus_error *err)
 {
     const sus_shape *sh = &a->shape;
     const int64_t n = sh->n, m = sh->m, d = sh->d;
@@ -42,7 +42,8 @@ int sus_i_ref_head_forward(const sus_attn *a, int64_t b, int64_t h,
             if (!isfinite(*Sij))
                 return sus_i_fail(err, SUS_ERR_RANGE,
                                   "logit S[%lld, %lld, %lld, %lld] overflows double",
-                                  (long long)b, (long long)h, (long long)i, (long long)j);
+                                  (long long)b, (long long)h, (long long)i,
+                                  (long long)j);
         }
     }
 
@@ -59,9 +60,8 @@ int sus_i_ref_head_forward(const sus_attn *a, int64_t b, int64_t h,
         f->lse[i] = M + log(Z);
         /* W_ij = exp(S_ij - M_i) / Z_i */
         for (int64_t j = 0; j < m; j++)
-            f->W[i * m + j] = sus_i_allowed(a->causal, i, j)
-                                  ? exp(f->S[i * m + j] - M) / Z
-                                  : 0.0;
+            f->W[i * m + j] =
+                sus_i_allowed(a->causal, i, j) ? exp(f->S[i * m + j] - M) / Z : 0.0;
     }
     return SUS_OK;
 }

@@ -11,10 +11,11 @@ static int finite_out(const double *y, size_t count, const char *name, sus_error
 {
     for (size_t t = 0; t < count; t++)
         if (!isfinite(y[t]))
-            return sus_i_fail(err, SUS_ERR_RANGE,
-                              "%s[%zu] = %g is not finite in double: the inputs are too "
-                              "large for the double reference",
-                              name, t, y[t]);
+            return sus_i_fail(
+                err, SUS_ERR_RANGE,
+                "%s[%zu] = %g is not finite in double: the inputs are too "
+                "large for the double reference",
+                name, t, y[t]);
     return SUS_OK;
 }
 
@@ -119,8 +120,10 @@ int sus_ref_grad(const sus_attn *a, sus_grads *out, sus_error *err)
     double *D = sus_i_alloc_array((size_t)sh->n, sizeof(double));
     double *dS = sus_i_alloc_array(nm, sizeof(double));
     if (!f.S || !f.W || !f.lse || !D || !dS) {
-        rc = sus_i_fail(err, SUS_ERR_NOMEM, "sus_ref_grad: out of memory for %lld x %lld "
-                        "scores", (long long)sh->n, (long long)sh->m);
+        rc = sus_i_fail(err, SUS_ERR_NOMEM,
+                        "sus_ref_grad: out of memory for %lld x %lld "
+                        "scores",
+                        (long long)sh->n, (long long)sh->m);
         goto done;
     }
     for (int64_t b = 0; b < sh->B && !rc; b++)

@@ -27,8 +27,8 @@ typedef struct sus_i_head_fwd {
     double *S, *W, *lse;
 } sus_i_head_fwd;
 
-int sus_i_ref_head_forward(const sus_attn *a, int64_t b, int64_t h,
-                           sus_i_head_fwd *f, sus_error *err);
+int sus_i_ref_head_forward(const sus_attn *a, int64_t b, int64_t h, sus_i_head_fwd *f,
+                           sus_error *err);
 
 /* Offsets of head (b, h) into the Q/K/V/dO/O/lse arrays. */
 typedef struct sus_i_head_off {
@@ -48,11 +48,13 @@ void sus_i_ref_head_backward(const sus_attn *a, int64_t b, int64_t h,
  * kept[i*m + j] != 0 marking kept entries (NULL: every allowed entry). Wm,
  * Wbm (may alias Wm when Wb is f->W and kept is NULL), dSm are n*m scratch,
  * Dm n. */
-void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_fwd *f,
-                        const double *Wb, const unsigned char *kept, double *Wm,
-                        double *Wbm, double *Dm, double *dSm, sus_grads *mag);
+void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h,
+                        const sus_i_head_fwd *f, const double *Wb,
+                        const unsigned char *kept, double *Wm, double *Wbm, double *Dm,
+                        double *dSm, sus_grads *mag);
 
 /* SUS_ERR_RANGE, naming the first non-finite output, or SUS_OK. */
-int sus_i_ref_check_finite_out(const sus_grads *out, const sus_sizes *z, sus_error *err);
+int sus_i_ref_check_finite_out(const sus_grads *out, const sus_sizes *z,
+                               sus_error *err);
 
 #endif

@@ -20,9 +20,10 @@
 #include "../core/internal.h"
 #include "ref_internal.h"
 
-void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h, const sus_i_head_fwd *f,
-                        const double *Wb, const unsigned char *kept, double *Wm,
-                        double *Wbm, double *Dm, double *dSm, sus_grads *mag)
+void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h,
+                        const sus_i_head_fwd *f, const double *Wb,
+                        const unsigned char *kept, double *Wm, double *Wbm, double *Dm,
+                        double *dSm, sus_grads *mag)
 {
     const sus_shape *sh = &a->shape;
     const int64_t n = sh->n, m = sh->m, d = sh->d, dv = sh->dv;

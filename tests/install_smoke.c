@@ -14,7 +14,8 @@ int main(void)
     sus_grads g = {o, lse, dq, dk, dv};
     sus_error err;
     if (strcmp(sus_version(), SUS_VERSION_STRING) != 0) {
-        fprintf(stderr, "version mismatch: %s vs %s\n", sus_version(), SUS_VERSION_STRING);
+        fprintf(stderr, "version mismatch: %s vs %s\n", sus_version(),
+                SUS_VERSION_STRING);
         return 1;
     }
     if (sus_ref_grad(&a, &g, &err) != SUS_OK) {

@@ -18,8 +18,8 @@
 
 /* Fails the current test unless |got - exact| <= tau*k*u*mag. what names
  * the element (for example "dQ[3]") in the failure message. */
-#define assert_within_bound(got, exact, mag, tau, k, u, what)                        \
-    sus_t_assert_within_bound((got), (exact), (mag), (tau), (k), (u), (what),       \
+#define assert_within_bound(got, exact, mag, tau, k, u, what)                          \
+    sus_t_assert_within_bound((got), (exact), (mag), (tau), (k), (u), (what),          \
                               __FILE__, __LINE__)
 void sus_t_assert_within_bound(double got, double exact, double mag, double tau,
                                double k, double u, const char *what, const char *file,
@@ -30,8 +30,8 @@ void sus_t_assert_array_within_bound(const double *got, const double *exact,
                                      const double *mag, size_t count, double tau,
                                      double k, double u, const char *name,
                                      const char *file, int line);
-#define assert_array_within_bound(got, exact, mag, count, tau, k, u, name)            \
-    sus_t_assert_array_within_bound((got), (exact), (mag), (count), (tau), (k), (u),  \
+#define assert_array_within_bound(got, exact, mag, count, tau, k, u, name)             \
+    sus_t_assert_array_within_bound((got), (exact), (mag), (count), (tau), (k), (u),   \
                                     (name), __FILE__, __LINE__)
 
 /* A small deterministic generator for test inputs (splitmix64), so that
@@ -40,8 +40,8 @@ typedef struct sus_t_rng {
     uint64_t s;
 } sus_t_rng;
 uint64_t sus_t_next(sus_t_rng *r);
-double sus_t_uniform(sus_t_rng *r);             /* [0, 1) */
-double sus_t_normal(sus_t_rng *r);              /* standard normal */
+double sus_t_uniform(sus_t_rng *r);                        /* [0, 1) */
+double sus_t_normal(sus_t_rng *r);                         /* standard normal */
 int64_t sus_t_range(sus_t_rng *r, int64_t lo, int64_t hi); /* [lo, hi] */
 
 /* Non-zero when SUS_TEST_QUICK is set (under Valgrind): tests then run

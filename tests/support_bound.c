@@ -27,6 +27,7 @@ void sus_t_assert_array_within_bound(const double *got, const double *exact,
         if (sus_within_bound(got[t], exact[t], mag[t], tau, k, u))
             continue;
         snprintf(what, sizeof what, "%s[%zu]", name, t);
-        sus_t_assert_within_bound(got[t], exact[t], mag[t], tau, k, u, what, file, line);
+        sus_t_assert_within_bound(got[t], exact[t], mag[t], tau, k, u, what, file,
+                                  line);
     }
 }

@@ -5,12 +5,12 @@
 #include "support.h"
 
 typedef struct sus_t_problem {
-    sus_attn a;       /* points at q, k, v, dout; default scale */
+    sus_attn a; /* points at q, k, v, dout; default scale */
     sus_sizes z;
     double *q, *k, *v, *dout;
-    sus_grads exact;  /* for the MPFR (or reference) result */
-    sus_grads mag;    /* its magnitudes */
-    sus_grads got;    /* for the implementation under test */
+    sus_grads exact; /* for the MPFR (or reference) result */
+    sus_grads mag;   /* its magnitudes */
+    sus_grads got;   /* for the implementation under test */
 } sus_t_problem;
 
 /* Allocates zeroed inputs and outputs for shape sh; 0 on success. */

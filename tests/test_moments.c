@@ -15,7 +15,7 @@
 #include "support_problem.h"
 
 #define PREC 256
-#define REL 0x1p-200
+#define REL  0x1p-200
 
 /* |x - y| <= REL * (|y| + floor); prints the element on failure. */
 static void assert_close(mpfr_t x, mpfr_t y, mpfr_srcptr floor, const char *what,
@@ -31,8 +31,8 @@ static void assert_close(mpfr_t x, mpfr_t y, mpfr_srcptr floor, const char *what
     int bad = mpfr_cmp(diff, tol) > 0;
     if (bad) {
         char msg[256];
-        mpfr_snprintf(msg, sizeof msg, "%s[%zu]: %.25Rg vs %.25Rg (diff %.3Rg)", what, t, x,
-                      y, diff);
+        mpfr_snprintf(msg, sizeof msg, "%s[%zu]: %.25Rg vs %.25Rg (diff %.3Rg)", what,
+                      t, x, y, diff);
         print_error("%s\n", msg);
     }
     mpfr_clears(diff, tol, (mpfr_ptr)0);
@@ -98,8 +98,12 @@ static void test_enumeration_equals_closed_forms(void **state)
     mpfr_init2(zero, PREC);
     mpfr_set_zero(zero, 1);
     for (int c = 0; done < cases; c++) {
-        sus_shape sh = {1, 1, sus_t_range(&r, 1, 4), sus_t_range(&r, 1, 4),
-                        sus_t_range(&r, 1, 3), sus_t_range(&r, 1, 3)};
+        sus_shape sh = {1,
+                        1,
+                        sus_t_range(&r, 1, 4),
+                        sus_t_range(&r, 1, 4),
+                        sus_t_range(&r, 1, 3),
+                        sus_t_range(&r, 1, 3)};
         double budget = 0.5 + 3.0 * sus_t_uniform(&r);
         tiny t;
         tiny_make(&t, &r, sh, c & 1, budget, rules[(c >> 1) & 1]);
@@ -195,15 +199,20 @@ static void test_unbiasedness(void **state)
     sus_t_rng r = {2718};
     const double budgets[] = {0.5, 1.0, 3.0, 32.0, INFINITY};
     for (int c = 0; c < 10; c++) {
-        sus_shape sh = {1, 1, sus_t_range(&r, 1, 7), sus_t_range(&r, 1, 7),
-                        sus_t_range(&r, 1, 4), sus_t_range(&r, 1, 4)};
+        sus_shape sh = {1,
+                        1,
+                        sus_t_range(&r, 1, 7),
+                        sus_t_range(&r, 1, 7),
+                        sus_t_range(&r, 1, 4),
+                        sus_t_range(&r, 1, 4)};
         tiny t;
         tiny_make(&t, &r, sh, c & 1, budgets[c % 5],
                   c & 2 ? &sus_rule_waterfill : &sus_rule_minc);
         sus_i_mp_moments cf;
         sus_i_mp_head_out val, mag;
         assert_int_equal(sus_i_mp_moments_init(&cf, sh.n, sh.m, sh.d, sh.dv, PREC), 0);
-        assert_int_equal(sus_i_mp_head_out_init(&val, sh.n, sh.m, sh.d, sh.dv, PREC), 0);
+        assert_int_equal(sus_i_mp_head_out_init(&val, sh.n, sh.m, sh.d, sh.dv, PREC),
+                         0);
         assert_int_equal(
             sus_i_mp_head_out_init(&mag, sh.n, sh.m, sh.d, sh.dv, SUS_I_MAG_PREC), 0);
         assert_int_equal(sus_i_mp_head_moments(&t.in, t.q, NULL, &cf), 0);
@@ -244,10 +253,13 @@ static void test_public_api(void **state)
     mb.var.dk = vb[1];
     mb.var.dv = vb[2];
     sus_error err;
-    assert_int_equal(sus_mpfr_moments(&p.a, &sus_rule_minc, 1.5, 256, &ma, &err), SUS_OK);
-    assert_int_equal(sus_mpfr_enumerate(&p.a, &sus_rule_minc, 1.5, 256, &mb, &err), SUS_OK);
+    assert_int_equal(sus_mpfr_moments(&p.a, &sus_rule_minc, 1.5, 256, &ma, &err),
+                     SUS_OK);
+    assert_int_equal(sus_mpfr_enumerate(&p.a, &sus_rule_minc, 1.5, 256, &mb, &err),
+                     SUS_OK);
     for (size_t t = 0; t < p.z.q; t++) {
-        assert_true(fabs(ma.mean.dq[t] - mb.mean.dq[t]) <= 1e-15 * (1 + fabs(ma.mean.dq[t])));
+        assert_true(fabs(ma.mean.dq[t] - mb.mean.dq[t]) <=
+                    1e-15 * (1 + fabs(ma.mean.dq[t])));
         assert_true(fabs(ma.var.dq[t] - mb.var.dq[t]) <= 1e-15 * ma.var.dq[t]);
     }
     double tot = 0.0;
@@ -260,9 +272,9 @@ static void test_public_api(void **state)
      * one-hot (no cross terms) */
     double *rv = calloc(p.z.v, sizeof(double)), fv;
     rv[3] = 1.0;
-    assert_int_equal(
-        sus_mpfr_functional_var(&p.a, &sus_rule_minc, 1.5, NULL, NULL, rv, 256, &fv, &err),
-        SUS_OK);
+    assert_int_equal(sus_mpfr_functional_var(&p.a, &sus_rule_minc, 1.5, NULL, NULL, rv,
+                                             256, &fv, &err),
+                     SUS_OK);
     assert_true(fabs(fv - ma.var.dv[3]) <= 1e-15 * ma.var.dv[3]);
     /* too many uncertain entries for enumeration */
     sus_t_problem big;

@@ -30,7 +30,7 @@
 #include "support_problem.h"
 
 #define N_SAMPLES 4000
-#define ALPHA 1e-6
+#define ALPHA     1e-6
 #ifndef MC_C
 #define MC_C 2.0
 #endif
@@ -142,7 +142,8 @@ static void setup_problem(mc_setup *s)
     s->var_k = calloc(s->p.z.k, 8);
     s->var_v = calloc(s->p.z.v, 8);
     s->nnz = calloc(s->p.z.rows, 8);
-    s->mo = (sus_moments){s->p.exact, {NULL, NULL, s->var_q, s->var_k, s->var_v}, s->nnz, 0};
+    s->mo = (sus_moments){
+        s->p.exact, {NULL, NULL, s->var_q, s->var_k, s->var_v}, s->nnz, 0};
     sus_error err;
     assert_int_equal(sus_mpfr_moments(&s->p.a, &sus_rule_minc, MC_C, 256, &s->mo, &err),
                      SUS_OK);
@@ -223,7 +224,8 @@ static void test_unbiased_passes(void **state)
     mc_setup s;
     setup_problem(&s);
     double worst = run_mc(&s, 0);
-    print_message("unbiased estimator: worst |mean - mu| / eps = %.3f (pass <= 1)\n", worst);
+    print_message("unbiased estimator: worst |mean - mu| / eps = %.3f (pass <= 1)\n",
+                  worst);
     assert_true(worst <= 1.0);
     teardown_problem(&s);
 }
@@ -234,8 +236,9 @@ static void test_bias_trap_fails(void **state)
     mc_setup s;
     setup_problem(&s);
     double worst = run_mc(&s, 1);
-    print_message("D from the masked output: worst |mean - mu| / eps = %.3f (must be > 1)\n",
-                  worst);
+    print_message(
+        "D from the masked output: worst |mean - mu| / eps = %.3f (must be > 1)\n",
+        worst);
     assert_true(worst > 1.0);
     teardown_problem(&s);
 }

@@ -15,7 +15,7 @@
 #include "../ref/mp_head.h"
 #include "support.h"
 
-#define PREC 1024
+#define PREC     1024
 #define STEP_EXP (-120)
 
 typedef struct fd_case {
@@ -36,7 +36,8 @@ static mpfr_t *random_vec(sus_t_rng *r, size_t count)
 static void loss(const sus_i_mp_head_in *in, mpfr_t L)
 {
     sus_i_mp_head_out val;
-    assert_int_equal(sus_i_mp_head_out_init(&val, in->n, in->m, in->d, in->dv, PREC), 0);
+    assert_int_equal(sus_i_mp_head_out_init(&val, in->n, in->m, in->d, in->dv, PREC),
+                     0);
     assert_int_equal(sus_i_mp_head_grad(in, NULL, &val, NULL), 0);
     mpfr_set_zero(L, 1);
     for (int64_t t = 0; t < in->n * in->dv; t++)
@@ -69,9 +70,10 @@ static void check_fd(const sus_i_mp_head_in *in, mpfr_t *x, size_t count, mpfr_t
         mpfr_mul_2si(tol, tol, -200, MPFR_RNDN);
         if (mpfr_cmp(diff, tol) > 0) {
             char msg[256];
-            mpfr_snprintf(msg, sizeof msg,
-                          "%s[%zu]: finite difference %.20Rg, gradient %.20Rg, diff %.3Rg",
-                          name, t, fd, g[t], diff);
+            mpfr_snprintf(
+                msg, sizeof msg,
+                "%s[%zu]: finite difference %.20Rg, gradient %.20Rg, diff %.3Rg", name,
+                t, fd, g[t], diff);
             print_error("%s\n", msg);
             fail();
         }
@@ -85,9 +87,16 @@ static void run_case(sus_t_rng *r, int64_t n, int64_t m, int64_t d, int64_t dv,
     fd_case c;
     mpfr_init2(c.scale, PREC);
     mpfr_set_d(c.scale, scale, MPFR_RNDN);
-    c.in = (sus_i_mp_head_in){n, m, d, dv, causal, c.scale,
-                              random_vec(r, (size_t)(n * d)), random_vec(r, (size_t)(m * d)),
-                              random_vec(r, (size_t)(m * dv)), random_vec(r, (size_t)(n * dv))};
+    c.in = (sus_i_mp_head_in){n,
+                              m,
+                              d,
+                              dv,
+                              causal,
+                              c.scale,
+                              random_vec(r, (size_t)(n * d)),
+                              random_vec(r, (size_t)(m * d)),
+                              random_vec(r, (size_t)(m * dv)),
+                              random_vec(r, (size_t)(n * dv))};
     sus_i_mp_head_out val, mag;
     assert_int_equal(sus_i_mp_head_out_init(&val, n, m, d, dv, PREC), 0);
     assert_int_equal(sus_i_mp_head_out_init(&mag, n, m, d, dv, SUS_I_MAG_PREC), 0);

@@ -27,15 +27,16 @@ static size_t compare_ref_mpfr(sus_t_problem *p, long prec)
         print_error("sus_ref_grad: %s\n", err.msg);
     assert_int_equal(rc, SUS_OK);
     double k = sus_bound_k(&p->a.shape);
-    assert_array_within_bound(p->got.o, p->exact.o, p->mag.o, p->z.o, SUS_TAU, k, U53, "O");
-    assert_array_within_bound(p->got.lse, p->exact.lse, p->mag.lse, p->z.rows, SUS_TAU, k,
-                              U53, "lse");
-    assert_array_within_bound(p->got.dq, p->exact.dq, p->mag.dq, p->z.q, SUS_TAU, k, U53,
-                              "dQ");
-    assert_array_within_bound(p->got.dk, p->exact.dk, p->mag.dk, p->z.k, SUS_TAU, k, U53,
-                              "dK");
-    assert_array_within_bound(p->got.dv, p->exact.dv, p->mag.dv, p->z.v, SUS_TAU, k, U53,
-                              "dV");
+    assert_array_within_bound(p->got.o, p->exact.o, p->mag.o, p->z.o, SUS_TAU, k, U53,
+                              "O");
+    assert_array_within_bound(p->got.lse, p->exact.lse, p->mag.lse, p->z.rows, SUS_TAU,
+                              k, U53, "lse");
+    assert_array_within_bound(p->got.dq, p->exact.dq, p->mag.dq, p->z.q, SUS_TAU, k,
+                              U53, "dQ");
+    assert_array_within_bound(p->got.dk, p->exact.dk, p->mag.dk, p->z.k, SUS_TAU, k,
+                              U53, "dK");
+    assert_array_within_bound(p->got.dv, p->exact.dv, p->mag.dv, p->z.v, SUS_TAU, k,
+                              U53, "dV");
     return cert.uncertain;
 }
 
@@ -214,7 +215,8 @@ static void test_errors(void **state)
     assert_int_equal(sus_t_problem_alloc(&p, sh), 0);
     fill_problem(&r, &p, 1.0);
     sus_error err;
-    assert_int_equal(sus_mpfr_grad(&p.a, 32, &p.exact, NULL, NULL, &err), SUS_ERR_INVAL);
+    assert_int_equal(sus_mpfr_grad(&p.a, 32, &p.exact, NULL, NULL, &err),
+                     SUS_ERR_INVAL);
     assert_non_null(strstr(err.msg, "precision"));
     p.q[5] = NAN;
     assert_int_equal(sus_ref_grad(&p.a, &p.got, &err), SUS_ERR_NONFINITE);
@@ -237,7 +239,8 @@ static void test_errors(void **state)
     p.a.shape.m = 4;
     double *saved = p.exact.dk;
     p.exact.dk = NULL;
-    assert_int_equal(sus_mpfr_grad(&p.a, 256, &p.exact, NULL, NULL, &err), SUS_ERR_INVAL);
+    assert_int_equal(sus_mpfr_grad(&p.a, 256, &p.exact, NULL, NULL, &err),
+                     SUS_ERR_INVAL);
     p.exact.dk = saved;
     sus_t_problem_free(&p);
 }
@@ -245,10 +248,13 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_shapes),    cmocka_unit_test(test_degenerate_dims),
-        cmocka_unit_test(test_huge_logits),      cmocka_unit_test(test_identical_keys),
+        cmocka_unit_test(test_random_shapes),
+        cmocka_unit_test(test_degenerate_dims),
+        cmocka_unit_test(test_huge_logits),
+        cmocka_unit_test(test_identical_keys),
         cmocka_unit_test(test_bound_detects_error),
-        cmocka_unit_test(test_mag_double_vs_mpfr), cmocka_unit_test(test_low_precision),
+        cmocka_unit_test(test_mag_double_vs_mpfr),
+        cmocka_unit_test(test_low_precision),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("ref_vs_mpfr", tests, NULL, NULL);

@@ -28,7 +28,8 @@ static double *ref_weights(const sus_t_problem *p)
 {
     double *q = calloc(p->z.scores, sizeof(double));
     double *w = calloc(p->z.scores, sizeof(double));
-    assert_int_equal(sus_ref_probs(&p->a, &sus_rule_minc, INFINITY, q, w, NULL), SUS_OK);
+    assert_int_equal(sus_ref_probs(&p->a, &sus_rule_minc, INFINITY, q, w, NULL),
+                     SUS_OK);
     free(q);
     return w;
 }
@@ -46,8 +47,8 @@ static void test_minc_kept_values(void **state)
         double budget = budgets[c % 4];
         double *W = ref_weights(&p);
         sus_mask mk;
-        assert_int_equal(sus_ref_mask(&p.a, &sus_rule_minc, budget, (uint64_t)c, &mk, NULL),
-                         SUS_OK);
+        assert_int_equal(
+            sus_ref_mask(&p.a, &sus_rule_minc, budget, (uint64_t)c, &mk, NULL), SUS_OK);
         assert_int_equal(sus_mask_check(&mk, &p.a.shape, p.a.causal, NULL), SUS_OK);
         for (int64_t row = 0; row < mk.rows; row++)
             for (int64_t e = mk.indptr[row]; e < mk.indptr[row + 1]; e++) {
@@ -77,7 +78,8 @@ static void test_c_inf_is_exact(void **state)
         /* every allowed entry is kept */
         int64_t allowed = 0;
         for (int64_t i = 0; i < p.a.shape.n; i++)
-            allowed += p.a.causal ? (i + 1 < p.a.shape.m ? i + 1 : p.a.shape.m) : p.a.shape.m;
+            allowed +=
+                p.a.causal ? (i + 1 < p.a.shape.m ? i + 1 : p.a.shape.m) : p.a.shape.m;
         assert_int_equal(mk.nnz, allowed * p.a.shape.B * p.a.shape.H);
         assert_int_equal(sus_ref_estimate(&p.a, &mk, &p.got, NULL), SUS_OK);
         assert_int_equal(sus_ref_grad(&p.a, &p.exact, NULL), SUS_OK);
@@ -113,7 +115,8 @@ static void test_budgets(void **state)
         double *qm = calloc(p.z.scores, sizeof(double)), *wm = calloc(p.z.scores, 8);
         double *qw = calloc(p.z.scores, sizeof(double)), *ww = calloc(p.z.scores, 8);
         double *W = ref_weights(&p);
-        assert_int_equal(sus_ref_probs(&p.a, &sus_rule_minc, budget, qm, wm, NULL), SUS_OK);
+        assert_int_equal(sus_ref_probs(&p.a, &sus_rule_minc, budget, qm, wm, NULL),
+                         SUS_OK);
         assert_int_equal(sus_ref_probs(&p.a, &sus_rule_waterfill, budget, qw, ww, NULL),
                          SUS_OK);
         for (int64_t i = 0; i < sh.n; i++) {
@@ -128,8 +131,8 @@ static void test_budgets(void **state)
             /* waterfill: spends the budget */
             double sw = row_sum(qw + i * sh.m, sh.m);
             if (fabs(sw - target) > 1e-12 * target) {
-                print_error("row %lld: waterfill q sum %.17g, budget %.17g\n", (long long)i,
-                            sw, target);
+                print_error("row %lld: waterfill q sum %.17g, budget %.17g\n",
+                            (long long)i, sw, target);
                 fail();
             }
             for (int64_t j = 0; j < sh.m; j++) {
@@ -238,7 +241,8 @@ static void test_waterfill_ties_and_corners(void **state)
     assert_null(sus_rule_find(NULL));
 }
 
-static void expect_bad(sus_mask *mk, const sus_shape *sh, int causal, const char *needle)
+static void expect_bad(sus_mask *mk, const sus_shape *sh, int causal,
+                       const char *needle)
 {
     sus_error err;
     int rc = sus_mask_check(mk, sh, causal, &err);
@@ -306,19 +310,24 @@ static void test_estimator_double_vs_mpfr(void **state)
         p.a.causal = c & 1;
         fill(&r, &p, 1.0);
         sus_mask mk;
-        assert_int_equal(sus_ref_mask(&p.a, c & 2 ? &sus_rule_waterfill : &sus_rule_minc,
+        assert_int_equal(sus_ref_mask(&p.a,
+                                      c & 2 ? &sus_rule_waterfill : &sus_rule_minc,
                                       1.0 + c, (uint64_t)c * 7919u, &mk, NULL),
                          SUS_OK);
         sus_cert cert;
         sus_error err;
-        assert_int_equal(sus_mpfr_estimate(&p.a, &mk, 256, &p.exact, &p.mag, &cert, &err),
-                         SUS_OK);
+        assert_int_equal(
+            sus_mpfr_estimate(&p.a, &mk, 256, &p.exact, &p.mag, &cert, &err), SUS_OK);
         assert_int_equal(sus_ref_estimate(&p.a, &mk, &p.got, &err), SUS_OK);
         double k = sus_bound_k(&p.a.shape), u = 0x1p-53;
-        assert_array_within_bound(p.got.dq, p.exact.dq, p.mag.dq, p.z.q, SUS_TAU, k, u, "dQ~");
-        assert_array_within_bound(p.got.dk, p.exact.dk, p.mag.dk, p.z.k, SUS_TAU, k, u, "dK~");
-        assert_array_within_bound(p.got.dv, p.exact.dv, p.mag.dv, p.z.v, SUS_TAU, k, u, "dV~");
-        assert_array_within_bound(p.got.o, p.exact.o, p.mag.o, p.z.o, SUS_TAU, k, u, "O");
+        assert_array_within_bound(p.got.dq, p.exact.dq, p.mag.dq, p.z.q, SUS_TAU, k, u,
+                                  "dQ~");
+        assert_array_within_bound(p.got.dk, p.exact.dk, p.mag.dk, p.z.k, SUS_TAU, k, u,
+                                  "dK~");
+        assert_array_within_bound(p.got.dv, p.exact.dv, p.mag.dv, p.z.v, SUS_TAU, k, u,
+                                  "dV~");
+        assert_array_within_bound(p.got.o, p.exact.o, p.mag.o, p.z.o, SUS_TAU, k, u,
+                                  "O");
         /* double magnitudes agree with MPFR's */
         assert_int_equal(sus_ref_estimate_mag(&p.a, &mk, &p.got, &err), SUS_OK);
         for (size_t t = 0; t < p.z.k; t++)
@@ -326,8 +335,9 @@ static void test_estimator_double_vs_mpfr(void **state)
         if (mk.nnz > 0) {
             mk.indices[0] = p.a.shape.m; /* out of range */
             assert_int_equal(sus_ref_estimate(&p.a, &mk, &p.got, &err), SUS_ERR_FORMAT);
-            assert_int_equal(sus_mpfr_estimate(&p.a, &mk, 256, &p.exact, NULL, NULL, &err),
-                             SUS_ERR_FORMAT);
+            assert_int_equal(
+                sus_mpfr_estimate(&p.a, &mk, 256, &p.exact, NULL, NULL, &err),
+                SUS_ERR_FORMAT);
         }
         sus_mask_free(&mk);
         sus_t_problem_free(&p);
