@@ -1,7 +1,6 @@
 /* ref_grad.c: the exact attention gradient in double (DESIGN.md 2.1), one
  * plain loop nest per formula. Obviousness is its job, not speed. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../core/internal.h"
@@ -104,41 +103,5 @@ int sus_i_ref_check_finite_out(const sus_grads *out, const sus_sizes *z, sus_err
 
 int sus_ref_grad(const sus_attn *a, sus_grads *out, sus_error *err)
 {
-    int rc = sus_attn_check(a, err);
-    if (rc)
-        return rc;
-    if (!out || !out->o || !out->lse || !out->dq || !out->dk || !out->dv)
-        return sus_i_fail(err, SUS_ERR_INVAL, "sus_ref_grad: NULL output array");
-    const sus_shape *sh = &a->shape;
-    sus_sizes z;
-    sus_shape_sizes(sh, &z, NULL);
-    const size_t nm = (size_t)(sh->n * sh->m); /* <= z.scores: no overflow */
-
-    sus_i_head_fwd f = {sus_i_alloc_array(nm, sizeof(double)),
-                        sus_i_alloc_array(nm, sizeof(double)),
-                        sus_i_alloc_array((size_t)sh->n, sizeof(double))};
-    double *D = sus_i_alloc_array((size_t)sh->n, sizeof(double));
-    double *dS = sus_i_alloc_array(nm, sizeof(double));
-    if (!f.S || !f.W || !f.lse || !D || !dS) {
-        rc = sus_i_fail(err, SUS_ERR_NOMEM,
-                        "sus_ref_grad: out of memory for %lld x %lld "
-                        "scores",
-                        (long long)sh->n, (long long)sh->m);
-        goto done;
-    }
-    for (int64_t b = 0; b < sh->B && !rc; b++)
-        for (int64_t h = 0; h < sh->H && !rc; h++) {
-            rc = sus_i_ref_head_forward(a, b, h, &f, err);
-            if (!rc)
-                sus_i_ref_head_backward(a, b, h, &f, f.W, D, dS, out);
-        }
-    if (!rc)
-        rc = sus_i_ref_check_finite_out(out, &z, err);
-done:
-    free(f.S);
-    free(f.W);
-    free(f.lse);
-    free(D);
-    free(dS);
-    return rc;
+    return sus_i_ref_run(a, NULL, out, 0, err);
 }

@@ -53,6 +53,11 @@ void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h,
                         const unsigned char *kept, double *Wm, double *Wbm, double *Dm,
                         double *dSm, sus_grads *mag);
 
+/* Runs the double reference over every head: the exact gradient (mk NULL)
+ * or the estimator under mk; its magnitudes instead when want_mag. */
+int sus_i_ref_run(const sus_attn *a, const sus_mask *mk, sus_grads *out, int want_mag,
+                  sus_error *err);
+
 /* SUS_ERR_RANGE, naming the first non-finite output, or SUS_OK. */
 int sus_i_ref_check_finite_out(const sus_grads *out, const sus_sizes *z,
                                sus_error *err);

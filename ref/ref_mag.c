@@ -15,7 +15,6 @@
  * is a small constant.
  */
 #include <math.h>
-#include <stdlib.h>
 
 #include "../core/internal.h"
 #include "ref_internal.h"
@@ -113,37 +112,5 @@ void sus_i_ref_head_mag(const sus_attn *a, int64_t b, int64_t h,
 
 int sus_ref_grad_mag(const sus_attn *a, sus_grads *mag, sus_error *err)
 {
-    int rc = sus_attn_check(a, err);
-    if (rc)
-        return rc;
-    if (!mag || !mag->o || !mag->lse || !mag->dq || !mag->dk || !mag->dv)
-        return sus_i_fail(err, SUS_ERR_INVAL, "sus_ref_grad_mag: NULL output array");
-    const sus_shape *sh = &a->shape;
-    const size_t nm = (size_t)(sh->n * sh->m);
-    sus_i_head_fwd f = {sus_i_alloc_array(nm, sizeof(double)),
-                        sus_i_alloc_array(nm, sizeof(double)),
-                        sus_i_alloc_array((size_t)sh->n, sizeof(double))};
-    double *Wm = sus_i_alloc_array(nm, sizeof(double));
-    double *Dm = sus_i_alloc_array((size_t)sh->n, sizeof(double));
-    double *dSm = sus_i_alloc_array(nm, sizeof(double));
-    if (!f.S || !f.W || !f.lse || !Wm || !Dm || !dSm) {
-        rc = sus_i_fail(err, SUS_ERR_NOMEM, "sus_ref_grad_mag: out of memory");
-        goto done;
-    }
-    for (int64_t b = 0; b < sh->B && !rc; b++)
-        for (int64_t h = 0; h < sh->H && !rc; h++) {
-            rc = sus_i_ref_head_forward(a, b, h, &f, err);
-            if (!rc)
-                sus_i_ref_head_mag(a, b, h, &f, f.W, NULL, Wm, Wm, Dm, dSm, mag);
-        }
-    if (!rc)
-        sus_i_ok(err);
-done:
-    free(f.S);
-    free(f.W);
-    free(f.lse);
-    free(Wm);
-    free(Dm);
-    free(dSm);
-    return rc;
+    return sus_i_ref_run(a, NULL, mag, 1, err);
 }
