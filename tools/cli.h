@@ -28,7 +28,10 @@ enum { SUS_EXIT_OK = 0, SUS_EXIT_FAIL = 1, SUS_EXIT_USAGE = 2 };
 
 /* X(name, one-line summary), in the order `sus --help` lists them. */
 #define SUS_CLI_COMMANDS(X)                                                            \
-    X(grad, "exact forward outputs and gradients (double or MPFR reference)")
+    X(grad, "exact forward outputs and gradients (double or MPFR reference)")          \
+    X(mask, "the canonical SUS mask (DESIGN.md 2.4) as CSR .npy files")                \
+    X(sample, "one SUS estimate of dQ, dK, dV under the canonical or a given mask")    \
+    X(moments, "exact mean and variance of the SUS estimator, and its expected nnz")
 
 #define SUS_CLI_DECLARE(name, summary)                                                 \
     int sus_cmd_##name(int argc, char **argv);                                         \
@@ -69,6 +72,13 @@ sus_cli_parse_result sus_cli_bad(char *msg, const char *fmt, ...) SUS_CLI_PRINTF
 int sus_cli_parse_double(const char *option, const char *text, double *out, char *msg);
 int sus_cli_parse_i64(const char *option, const char *text, int64_t lo, int64_t hi,
                       int64_t *out, char *msg);
+/* An unsigned 64-bit integer, decimal or hexadecimal with 0x, over the full
+ * range 0..2^64-1; signs are refused. */
+int sus_cli_parse_u64(const char *option, const char *text, uint64_t *out, char *msg);
+/* The budget c of a rule: a positive number, or "inf" (also "infinity",
+ * any case, optionally with '+') for c = infinity. 0, negatives, NaN and
+ * finite values out of double's range are refused. */
+int sus_cli_parse_budget(const char *option, const char *text, double *out, char *msg);
 
 /* The message for getopt_long's '?' or ':' result; needs optind, optopt as
  * getopt_long left them and the argv it parsed. */
@@ -103,7 +113,9 @@ typedef struct sus_cli_attn {
 
 /* Reads and checks Q, K, V, dO: dtype, finiteness, rank, consistent shapes
  * (a mismatch names both files and shapes). err->status is the failing
- * library status; its message is one line naming the file. */
+ * library status; its message is one line naming the file.
+ * vpath and dopath may both be NULL, for commands that need only Q and K:
+ * then v and dout stay NULL and shape.dv is 1. */
 int sus_cli_attn_load(const char *qpath, const char *kpath, const char *vpath,
                       const char *dopath, sus_cli_attn *out, sus_error *err);
 void sus_cli_attn_free(sus_cli_attn *a);
@@ -118,6 +130,41 @@ typedef enum sus_cli_out_kind {
 } sus_cli_out_kind;
 int sus_cli_attn_out_shape(const sus_cli_attn *a, sus_cli_out_kind kind,
                            int64_t shape[4]);
+
+/* The sus_attn of loaded inputs (pointing into a). */
+sus_attn sus_cli_attn_problem(const sus_cli_attn *a, double scale, int causal);
+
+/* ---- Rules (cli_rule.c) ------------------------------------------------- */
+
+/* The rule named text (sus_rule_find); an unknown name is refused with a
+ * message that lists the valid names. No output, no file system. */
+int sus_cli_parse_rule(const char *option, const char *text, const sus_rule **out,
+                       char *msg);
+
+/* ---- Masks (cli_mask.c) ------------------------------------------------- */
+
+/* The files of a mask in a directory (DESIGN.md 4), in this order. */
+enum { SUS_CLI_MASK_FILES = 3 };
+extern const char *const sus_cli_mask_names[SUS_CLI_MASK_FILES];
+
+/* Reads DIR/indptr.npy, DIR/indices.npy (int64, or int32 converted) and
+ * DIR/wtilde.npy (float64, or float32 converted), checks their ranks and
+ * lengths against the problem (B*H*n + 1 for indptr, nnz = indptr[-1] for
+ * the other two), then sus_mask_check. option ("--mask") names the source
+ * in messages. On failure *mk is empty; err->status is the library status
+ * (SUS_ERR_FORMAT, SUS_ERR_SHAPE, SUS_ERR_IO, ...). */
+int sus_cli_mask_load(const char *option, const char *dir, const sus_shape *sh,
+                      int causal, sus_mask *mk, sus_error *err);
+
+/* The paths DIR/indptr.npy, ... (malloc'ed, for sus_cli_outdir_check's
+ * aliasing test); NULL on out of memory. Free with sus_cli_mask_paths_free. */
+int sus_cli_mask_paths(const char *dir, char *paths[SUS_CLI_MASK_FILES]);
+void sus_cli_mask_paths_free(char *paths[SUS_CLI_MASK_FILES]);
+
+/* Copies a mask into three 1-D arrays, int64 indptr and indices and
+ * float64 wtilde, named by sus_cli_mask_names. */
+int sus_cli_mask_arrays(const sus_mask *mk, sus_array out[SUS_CLI_MASK_FILES],
+                        sus_error *err);
 
 /* ---- Output directories (cli_outdir.c) ---------------------------------- */
 

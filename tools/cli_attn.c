@@ -36,12 +36,14 @@ static void shape_text(const sus_array *a, char *buf, size_t len)
     sus_cli_format_shape(a->shape, a->ndim, buf, len);
 }
 
+/* Inputs whose path is NULL (V and dO, when only Q and K are loaded) are
+ * absent: not read, and left out of every check. */
 static int check_rank(const sus_array a[IN_COUNT], const char *const path[IN_COUNT],
                       sus_error *err)
 {
     char s0[128], s1[128];
     for (int i = 0; i < IN_COUNT; i++) {
-        if (a[i].ndim == 2 || a[i].ndim == 4)
+        if (!path[i] || a[i].ndim == 2 || a[i].ndim == 4)
             continue;
         shape_text(&a[i], s0, sizeof s0);
         return sus_cli_fail(err, SUS_ERR_SHAPE,
@@ -51,18 +53,17 @@ static int check_rank(const sus_array a[IN_COUNT], const char *const path[IN_COU
                             col_sym[i]);
     }
     for (int i = 1; i < IN_COUNT; i++) {
-        if (a[i].ndim == a[0].ndim)
+        if (!path[i] || a[i].ndim == a[0].ndim)
             continue;
         shape_text(&a[i], s0, sizeof s0);
         shape_text(&a[0], s1, sizeof s1);
-        return sus_cli_fail(
-            err, SUS_ERR_SHAPE,
-            "%s has shape %s but %s has shape %s: all four inputs must have "
-            "the same number of dimensions",
-            path[i], s0, path[0], s1);
+        return sus_cli_fail(err, SUS_ERR_SHAPE,
+                            "%s has shape %s but %s has shape %s: all inputs must have "
+                            "the same number of dimensions",
+                            path[i], s0, path[0], s1);
     }
     for (int i = 0; i < IN_COUNT; i++) {
-        for (int ax = 0; ax < a[i].ndim; ax++) {
+        for (int ax = 0; path[i] && ax < a[i].ndim; ax++) {
             if (a[i].shape[ax] >= 1)
                 continue;
             shape_text(&a[i], s0, sizeof s0);
@@ -85,6 +86,8 @@ static int check_agree(const sus_array a[IN_COUNT], const char *const path[IN_CO
                        const agreement *g, sus_error *err)
 {
     int rank = a[0].ndim;
+    if (!path[g->x] || !path[g->y])
+        return SUS_OK; /* an absent input */
     if (rank == 2 && g->axis < 2)
         return SUS_OK; /* B = H = 1 implicitly */
     int pos = rank == 2 ? g->axis - 2 : g->axis;
@@ -118,7 +121,7 @@ static int check_shapes(const sus_array a[IN_COUNT], const char *const path[IN_C
     return SUS_OK;
 }
 
-static sus_shape shape_of(const sus_array a[IN_COUNT])
+static sus_shape shape_of(const sus_array a[IN_COUNT], const char *const path[IN_COUNT])
 {
     sus_shape s;
     int r = a[0].ndim;
@@ -127,7 +130,7 @@ static sus_shape shape_of(const sus_array a[IN_COUNT])
     s.n = a[IN_Q].shape[r - 2];
     s.d = a[IN_Q].shape[r - 1];
     s.m = a[IN_K].shape[r - 2];
-    s.dv = a[IN_V].shape[r - 1];
+    s.dv = path[IN_V] ? a[IN_V].shape[r - 1] : 1; /* V absent: any dv >= 1 */
     return s;
 }
 
@@ -139,20 +142,25 @@ int sus_cli_attn_load(const char *qpath, const char *kpath, const char *vpath,
     memset(a, 0, sizeof a);
     memset(out, 0, sizeof *out);
     int rc = SUS_OK;
+    if (!qpath || !kpath || !vpath != !dopath)
+        return sus_cli_fail(err, SUS_ERR_INVAL,
+                            "internal error: inputs Q and K, and "
+                            "both or none of V and dO, are needed");
     for (int i = 0; i < IN_COUNT && !rc; i++)
-        rc = read_one(path[i], &a[i], err);
+        if (path[i])
+            rc = read_one(path[i], &a[i], err);
     if (!rc)
         rc = check_rank(a, path, err);
     if (!rc)
         rc = check_shapes(a, path, err);
     if (!rc) {
         out->rank = a[0].ndim;
-        out->shape = shape_of(a);
+        out->shape = shape_of(a, path);
         rc = sus_shape_sizes(&out->shape, &out->sizes, err);
     }
     double **dst[IN_COUNT] = {&out->q, &out->k, &out->v, &out->dout};
     for (int i = 0; i < IN_COUNT; i++) {
-        if (!rc)
+        if (!rc && path[i])
             rc = sus_array_to_f64(&a[i], path[i], dst[i], err);
         /* Each file's own buffer goes as soon as it is converted, so the
          * peak is one input above the converted ones. */
@@ -203,4 +211,18 @@ int sus_cli_attn_out_shape(const sus_cli_attn *a, sus_cli_out_kind kind,
     if (kind != SUS_CLI_OUT_ROWS)
         shape[nd++] = cols;
     return nd;
+}
+
+sus_attn sus_cli_attn_problem(const sus_cli_attn *a, double scale, int causal)
+{
+    sus_attn p = {
+        .shape = a->shape,
+        .scale = scale,
+        .causal = causal,
+        .q = a->q,
+        .k = a->k,
+        .v = a->v,
+        .dout = a->dout,
+    };
+    return p;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -77,6 +78,68 @@ int sus_cli_parse_i64(const char *option, const char *text, int64_t lo, int64_t 
         return 0;
     }
     *out = (int64_t)x;
+    return 1;
+}
+
+int sus_cli_parse_u64(const char *option, const char *text, uint64_t *out, char *msg)
+{
+    if (!well_formed(option, text, msg))
+        return 0;
+    /* strtoull accepts a sign (and negates "-1" into 2^64 - 1) and guesses
+     * octal from a leading 0, so the digits are checked here first. */
+    int hex = text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    const char *digits = hex ? text + 2 : text;
+    size_t len = strlen(digits);
+    size_t ok = strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789");
+    if (len == 0 || ok != len) {
+        sus_cli_bad(msg,
+                    "%s: '%s' is not an unsigned integer (decimal, or hexadecimal "
+                    "with 0x)",
+                    option, text);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(digits, &end, hex ? 16 : 10);
+    if (errno == ERANGE || *end != '\0' || x > UINT64_MAX) {
+        sus_cli_bad(msg, "%s: '%s' is out of range [0, %llu]", option, text,
+                    (unsigned long long)UINT64_MAX);
+        return 0;
+    }
+    *out = (uint64_t)x;
+    return 1;
+}
+
+int sus_cli_parse_budget(const char *option, const char *text, double *out, char *msg)
+{
+    const char *t = text[0] == '+' ? text + 1 : text;
+    if (strcasecmp(t, "inf") == 0 || strcasecmp(t, "infinity") == 0) {
+        *out = INFINITY;
+        return 1;
+    }
+    double c;
+    if (!sus_cli_parse_double(option, text, &c, msg)) {
+        /* "nan" and "-inf" are numbers to strtod but no budget; say why. */
+        char *end;
+        double x = strtod(text, &end);
+        if (isspace((unsigned char)text[0]) || end == text || *end != '\0')
+            return 0;
+        if (isnan(x) || x < 0.0)
+            sus_cli_bad(msg, "%s: '%s' is not a valid budget: use a number > 0 or inf",
+                        option, text);
+        else if (isinf(x))
+            sus_cli_bad(msg,
+                        "%s: '%s' is out of the range of double; write inf for "
+                        "an infinite budget",
+                        option, text);
+        return 0;
+    }
+    if (!(c > 0.0)) {
+        sus_cli_bad(msg, "%s: '%s' is not a valid budget: use a number > 0 or inf",
+                    option, text);
+        return 0;
+    }
+    *out = c;
     return 1;
 }
 
