@@ -204,6 +204,10 @@ extern const sus_rule sus_rule_waterfill;
 /* The rule named name ("minc", "waterfill"), or NULL. */
 const sus_rule *sus_rule_find(const char *name);
 
+/* The index-th registered rule (0, 1, ...), or NULL past the last: for
+ * listing the valid names. */
+const sus_rule *sus_rule_at(size_t index);
+
 /* A mask: one CSR over all B*H*n query rows, row r = (b*H + h)*n + i
  * (DESIGN.md 4). indices are key indices j, strictly ascending in a row;
  * wtilde the W~ values. Produced by sus_ref_mask (free with
@@ -254,8 +258,8 @@ int sus_mpfr_estimate(const sus_attn *a, const sus_mask *mk, long prec, sus_grad
 /* Exact moments of the estimator whose mask keeps (i, j) with probability
  * q_ij and value W_ij / q_ij, where q is sus_ref_probs' double q and W the
  * exact weight: computed in MPFR at prec bits, rounded to nearest double.
- * mean.dq/dk/dv = E[dQ~], E[dK~], E[dV~] (mean.o and mean.lse receive the
- * exact forward); var.dq/dk/dv the per-element variances (DESIGN.md 2.5;
+ * mean.dq/dk/dv = E[dQ~], E[dK~], E[dV~] (mean.o and mean.lse, if not NULL,
+ * receive the exact forward); var.dq/dk/dv the per-element variances (DESIGN.md 2.5;
  * var.o and var.lse may be NULL and are not written); nnz_row[B*H*n] the
  * expected kept count per row; *nnz_total their sum. */
 typedef struct sus_moments {

@@ -14,3 +14,8 @@ const sus_rule *sus_rule_find(const char *name)
             return rules[t];
     return NULL;
 }
+
+const sus_rule *sus_rule_at(size_t index)
+{
+    return index < sizeof rules / sizeof rules[0] ? rules[index] : NULL;
+}

@@ -238,6 +238,9 @@ static void test_waterfill_ties_and_corners(void **state)
     assert_ptr_equal(sus_rule_find("minc"), &sus_rule_minc);
     assert_ptr_equal(sus_rule_find("waterfill"), &sus_rule_waterfill);
     assert_null(sus_rule_find("uniform"));
+    assert_ptr_equal(sus_rule_at(0), &sus_rule_minc);
+    assert_ptr_equal(sus_rule_at(1), &sus_rule_waterfill);
+    assert_null(sus_rule_at(2));
     assert_null(sus_rule_find(NULL));
 }
 

@@ -4,10 +4,6 @@
 
 #include "cli.h"
 
-/* sus.h offers lookup by name but no enumeration, so the candidates that a
- * refusal lists are named here; only those the library resolves are shown. */
-static const char *const known_rules[] = {"minc", "waterfill"};
-
 int sus_cli_parse_rule(const char *option, const char *text, const sus_rule **out,
                        char *msg)
 {
@@ -18,11 +14,9 @@ int sus_cli_parse_rule(const char *option, const char *text, const sus_rule **ou
     }
     char names[128] = "";
     size_t used = 0;
-    for (size_t t = 0; t < sizeof known_rules / sizeof known_rules[0]; t++) {
-        if (!sus_rule_find(known_rules[t]))
-            continue;
+    for (size_t t = 0; sus_rule_at(t); t++) {
         int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
-                         known_rules[t]);
+                         sus_rule_at(t)->name);
         if (w < 0 || (size_t)w >= sizeof names - used)
             break;
         used += (size_t)w;
