@@ -58,7 +58,9 @@ static int compute(const sus_grad_opts *o, const sus_cli_attn *in, sus_array *re
     if (!rc && cert.uncertain > 0)
         fprintf(stderr,
                 "sus grad: warning: %zu element%s could not be certified to round "
-                "correctly to double at %ld bits; first: %s[%zu]; raise --prec\n",
+                "correctly to double at %ld bits (first: %s[%zu]); such values lie "
+                "within the MPFR error bound of exact, usually a cancellation to "
+                "zero that no precision can certify\n",
                 cert.uncertain, cert.uncertain == 1 ? "" : "s", o->prec,
                 cert.first_name ? cert.first_name : "?", cert.first_index);
     return rc;
