@@ -32,13 +32,15 @@ OPT     ?= -O2 -g
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L
 # No fused multiply-add contraction: the canonical mask's q must round the
 # same under gcc and clang and on any target (README, canonical mask).
-CFLAGS  += -std=c11 $(OPT) -fPIC -ffp-contract=off $(WARN) $(SANFLAGS) -MMD -MP
-LDFLAGS += $(SANFLAGS)
+CFLAGS  += -std=c11 $(OPT) -fPIC -ffp-contract=off -fopenmp $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS) -fopenmp
 LIBS    := -lmpfr -lgmp -lm
 TESTLIBS := -lcmocka
 
-# The library: the shared core, the reference, and the .npy I/O of tools/.
-LIB_SRC := $(wildcard core/*.c) $(wildcard ref/*.c) $(wildcard tools/npy*.c)
+# The library: the shared core, the reference, the optimized implementation
+# and the .npy I/O of tools/.
+LIB_SRC := $(wildcard core/*.c) $(wildcard ref/*.c) $(wildcard fast/*.c) \
+           $(wildcard tools/npy*.c)
 CLI_SRC := $(filter-out $(wildcard tools/npy*.c),$(wildcard tools/*.c))
 TEST_SUPPORT_SRC := $(wildcard tests/support_*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -57,6 +59,13 @@ PC      := $(BUILD)/sus.pc
 .PHONY: all check memcheck ci install uninstall clean format tests torch-crosscheck example \
         install-check
 all: $(STATIC) $(SHARED) $(SUS) $(PC)
+
+# fast/'s SIMD kernels: one file per level, compiled for that level and
+# chosen at run time (fast/ctx.c), so one binary runs on any x86-64.
+SIMD_AVX2   := -mavx2 -mfma
+SIMD_AVX512 := -mavx512f -mavx512dq -mavx512vl -mavx512bw -mavx2 -mfma
+$(BUILD)/obj/fast/%_avx2.o: CFLAGS += $(SIMD_AVX2)
+$(BUILD)/obj/fast/%_avx512.o: CFLAGS += $(SIMD_AVX512)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -146,7 +155,7 @@ install-check: all
 	test -z "$$(find $(STAGE) -type f -o -type l)"
 
 format:
-	clang-format -i $(wildcard include/*.h core/*.[ch] ref/*.[ch] tools/*.[ch] tests/*.[ch])
+	clang-format -i $(wildcard include/*.h core/*.[ch] ref/*.[ch] fast/*.[ch] tools/*.[ch] tests/*.[ch])
 
 clean:
 	rm -rf build build-san

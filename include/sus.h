@@ -348,6 +348,97 @@ void sus_array_free(sus_array *a);
 int sus_array_to_f64(const sus_array *a, const char *name, double **out,
                      sus_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* The optimized implementation (fast/)                                      */
+/* ------------------------------------------------------------------------ */
+
+/* fast/ is independent of ref/: its own Philox, sampler and kernels, so that
+ * comparing the two is a real differential check. It computes in float32
+ * or float64 (the problem's dtype), tiles queries x keys with an online
+ * softmax (no n x m matrix is ever allocated), draws the canonical minc
+ * mask of DESIGN.md 2.4 with a streaming sampler fused into the forward,
+ * and runs the SUS backward in O(nnz d). Results are bit-identical for any
+ * thread count; other tile sizes or SIMD levels may change the last bits
+ * (summation order, FMA), and the mask only at borderline entries. */
+
+/* Instruction-set levels, for run-time dispatch. AUTO takes the best the
+ * CPU supports; a lower level forces the kernels down (for testing). */
+typedef enum sus_simd {
+    SUS_SIMD_AUTO = 0,
+    SUS_SIMD_PORTABLE, /* plain C */
+    SUS_SIMD_AVX2,     /* AVX2 + FMA */
+    SUS_SIMD_AVX512    /* AVX-512 F/DQ/VL/BW */
+} sus_simd;
+
+typedef struct sus_fast_config {
+    int threads;     /* 0: the number of online CPUs */
+    sus_simd simd;   /* AUTO, or a level to force (refused if unsupported) */
+    int64_t block_q; /* query rows per tile; 0: default */
+    int64_t block_k; /* keys per tile; 0: default */
+} sus_fast_config;
+
+/* A context owns the thread count, the SIMD level and every workspace, so
+ * that repeated calls reuse memory (the first touch of fresh pages is slow
+ * on these machines). One context must not be used by two threads at
+ * once; separate contexts are independent. */
+typedef struct sus_fast_ctx sus_fast_ctx;
+
+int sus_fast_ctx_new(const sus_fast_config *cfg, sus_fast_ctx **out, sus_error *err);
+void sus_fast_ctx_free(sus_fast_ctx *ctx);
+sus_simd sus_fast_ctx_simd(const sus_fast_ctx *ctx); /* the level in use */
+int sus_fast_ctx_threads(const sus_fast_ctx *ctx);   /* the thread count in use */
+const char *sus_simd_name(sus_simd level);           /* "avx512", ... */
+
+/* A problem for fast/: like sus_attn, with the arrays in dtype
+ * (SUS_DTYPE_F4: float, SUS_DTYPE_F8: double); every output of fast/ for it
+ * is in the same dtype. */
+typedef struct sus_fast_problem {
+    sus_shape shape;
+    sus_dtype dtype;
+    double scale;
+    int causal;
+    const void *q, *k, *v, *dout; /* dout may be NULL for the forward */
+} sus_fast_problem;
+
+typedef struct sus_fast_stats {
+    int64_t nnz;           /* entries kept by the sampler */
+    int64_t candidates;    /* candidate tests passed, over the whole sweep */
+    int64_t max_in_flight; /* the most candidates held by one row at once */
+} sus_fast_stats;
+
+/* Forward: O (B*H*n*dv) and lse (B*H*n), and, for c > 0, the canonical minc
+ * mask for (c, seed) drawn by the streaming sampler (c = INFINITY keeps
+ * every allowed entry). c = 0 draws no mask. stats may be NULL. The mask is
+ * owned by ctx: see sus_fast_mask. */
+int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
+                     uint64_t seed, void *o, void *lse, sus_fast_stats *stats,
+                     sus_error *err);
+
+/* The mask drawn by the last sus_fast_forward on ctx (wtilde holds the
+ * dtype's W~ widened to double); valid until the next forward or free. */
+const sus_mask *sus_fast_mask(const sus_fast_ctx *ctx);
+
+/* SUS backward under mask mk (any well-formed mask, for example the one of
+ * sus_fast_mask): D_i = dO_i . O_i from the given O, then for each kept
+ * (i, j): t = W~ (dO_i . V_j - D_i); dQ_i += s t K_j; dK_j += s t Q_i;
+ * dV_j += W~ dO_i. O(nnz d) time; deterministic. */
+int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
+                          const sus_mask *mk, const void *o, void *dq, void *dk,
+                          void *dv, sus_error *err);
+
+/* Dense exact backward, flash-style (S recomputed by tiles from lse): the
+ * baseline the SUS backward is measured against. */
+int sus_fast_dense_backward(sus_fast_ctx *ctx, const sus_fast_problem *p, const void *o,
+                            const void *lse, void *dq, void *dk, void *dv,
+                            sus_error *err);
+
+/* fast/'s own Philox4x32-10 and canonical uniform (the same function as
+ * sus_canonical_uniform, implemented independently, vectorized): u[t] for
+ * keys j0 .. j0+count-1 of row (b, h, i). Indices as for
+ * sus_canonical_uniform. */
+int sus_fast_uniforms(const sus_fast_ctx *ctx, uint64_t seed, int64_t b, int64_t h,
+                      int64_t i, int64_t j0, int64_t count, double *u);
+
 #ifdef __cplusplus
 }
 #endif
