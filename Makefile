@@ -66,6 +66,9 @@ SIMD_AVX2   := -mavx2 -mfma
 SIMD_AVX512 := -mavx512f -mavx512dq -mavx512vl -mavx512bw -mavx2 -mfma
 $(BUILD)/obj/fast/%_avx2.o: CFLAGS += $(SIMD_AVX2)
 $(BUILD)/obj/fast/%_avx512.o: CFLAGS += $(SIMD_AVX512)
+# The backward kernels (fast/bwd_kern.h) need -O3's complete unrolling of
+# their constant-bound tile loops to keep the register tiles in registers.
+$(BUILD)/obj/fast/kern_bwd_%.o: CFLAGS += -O3
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,0 +1,314 @@
+/* bwd.c: fast/'s backward passes. sus_fast_sus_backward (the SUS estimator
+ * under a CSR mask, O(nnz d)) and sus_fast_dense_backward (the exact
+ * gradient, flash-style, the baseline). Both are bit-identical for any
+ * thread count: every output element is owned by one thread and summed in
+ * an order fixed by the problem alone (see bwd_kern.h). */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "bwd.h"
+#include "fast_internal.h"
+
+/* Workspace slots (fast_internal.h reserves BWD0 .. BWD0 + 7). */
+enum {
+    SLOT_D = SUS_FI_SLOT_BWD0, /* D_i for every row of the problem */
+    SLOT_COLPTR,               /* sparse: colptr[m + 1]; dense: K^T, V^T */
+    SLOT_CNT,                  /* sparse: per-thread column counts, threads x m */
+    SLOT_CROW,                 /* sparse: the CSC's query rows */
+    SLOT_CW                    /* sparse: the CSC's W~, in the dtype */
+};
+/* Per-thread slot of the dense tiles. */
+#define SLOT_TILE SUS_FI_SLOT_BWD0
+
+static const sus_fb_kern *pick(sus_simd simd, sus_dtype dt)
+{
+    const int f32 = dt == SUS_DTYPE_F4;
+    switch (simd) {
+    case SUS_SIMD_AVX512:
+        return f32 ? &sus_fb_kern_avx512_f32 : &sus_fb_kern_avx512_f64;
+    case SUS_SIMD_AVX2:
+        return f32 ? &sus_fb_kern_avx2_f32 : &sus_fb_kern_avx2_f64;
+    default:
+        return f32 ? &sus_fb_kern_portable_f32 : &sus_fb_kern_portable_f64;
+    }
+}
+
+static int is_finite_at(const void *x, int f32, size_t t)
+{
+    return f32 ? isfinite(((const float *)x)[t]) : isfinite(((const double *)x)[t]);
+}
+
+/* D_i = dO_i . O_i for every row, in parallel; then refuse a non-finite D
+ * (which catches a non-finite O, since dO is finite) and, for the dense
+ * backward, a non-finite lse. */
+static int compute_d(sus_fast_ctx *ctx, const sus_fast_problem *p,
+                     const sus_fb_kern *kn, const void *o, const void *lse, void *dd,
+                     sus_error *err)
+{
+    const int64_t rows = p->shape.B * p->shape.H * p->shape.n, dv = p->shape.dv;
+    const int f32 = p->dtype == SUS_DTYPE_F4;
+    int64_t bad_d = rows, bad_lse = rows;
+#pragma omp parallel num_threads(ctx->threads) reduction(min : bad_d, bad_lse)
+    {
+        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        const int64_t q = rows / nt, rem = rows % nt;
+        const int64_t r0 = q * tid + rem * tid / nt;
+        const int64_t r1 = q * (tid + 1) + rem * (tid + 1) / nt;
+        kn->rowdot(p->dout, o, dv, r0, r1, dd);
+        for (int64_t r = r0; r < r1; r++) {
+            if (bad_d == rows && !is_finite_at(dd, f32, (size_t)r))
+                bad_d = r;
+            if (lse && bad_lse == rows && !is_finite_at(lse, f32, (size_t)r))
+                bad_lse = r;
+        }
+    }
+    if (bad_lse < rows)
+        return sus_i_fail(err, SUS_ERR_NONFINITE,
+                          "lse: non-finite value at flat index %lld",
+                          (long long)bad_lse);
+    if (bad_d < rows) {
+        for (int64_t c = 0; c < dv; c++)
+            if (!is_finite_at(o, f32, (size_t)(bad_d * dv + c)))
+                return sus_i_fail(err, SUS_ERR_NONFINITE,
+                                  "O: non-finite value at flat index %lld",
+                                  (long long)(bad_d * dv + c));
+        return sus_i_fail(err, SUS_ERR_RANGE,
+                          "D = dO . O overflows the dtype at row %lld",
+                          (long long)bad_d);
+    }
+    return SUS_OK;
+}
+
+/* The first index r in [0, len] with F(r) >= target, F non-decreasing,
+ * F(r) = base[r] - base[0] + r: a partition point weighted by entries plus
+ * one unit of fixed cost per row or column. */
+static int64_t split_point(const int64_t *base, int64_t len, int64_t target)
+{
+    int64_t lo = 0, hi = len;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (base[mid] - base[0] + mid < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Thread tid's share [*a, *b) of len rows or columns, balanced by weight. */
+static void share(const int64_t *base, int64_t len, int tid, int nt, int64_t *a,
+                  int64_t *b)
+{
+    const int64_t total = base[len] - base[0] + len;
+    const int64_t q = total / nt, rem = total % nt;
+    *a = split_point(base, len, q * tid + rem * tid / nt);
+    *b = tid + 1 == nt ? len
+                       : split_point(base, len, q * (tid + 1) + rem * (tid + 1) / nt);
+}
+
+static int check_outputs(const sus_fast_ctx *ctx, const void *o, const void *dq,
+                         const void *dk, const void *dv, sus_error *err)
+{
+    if (!ctx)
+        return sus_i_fail(err, SUS_ERR_INVAL, "fast backward: NULL context");
+    if (!o || !dq || !dk || !dv)
+        return sus_i_fail(err, SUS_ERR_INVAL, "fast backward: NULL O or output array");
+    return SUS_OK;
+}
+
+int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
+                          const sus_mask *mk, const void *o, void *dq, void *dk,
+                          void *dv, sus_error *err)
+{
+    int rc = check_outputs(ctx, o, dq, dk, dv, err);
+    if (rc || (rc = sus_fi_check_problem(p, 1, err)) ||
+        (rc = sus_mask_check(mk, &p->shape, p->causal, err)))
+        return rc;
+    const sus_shape sh = p->shape;
+    /* The CSC stores query rows as int32 to halve its traffic. */
+    if (sh.n > INT32_MAX)
+        return sus_i_fail(err, SUS_ERR_UNSUPPORTED,
+                          "fast SUS backward: n = %lld query rows exceed 2^31 - 1",
+                          (long long)sh.n);
+    const size_t es = p->dtype == SUS_DTYPE_F4 ? sizeof(float) : sizeof(double);
+    const sus_fb_kern *kn = pick(ctx->simd, p->dtype);
+    const int64_t heads = sh.B * sh.H;
+    int64_t max_nnz = 0;
+    for (int64_t hh = 0; hh < heads; hh++) {
+        int64_t c = mk->indptr[(hh + 1) * sh.n] - mk->indptr[hh * sh.n];
+        max_nnz = c > max_nnz ? c : max_nnz;
+    }
+    /* Sizes: shape_sizes checked B*H*n and m*d element counts; the rest is
+     * checked here. */
+    size_t cnt_bytes, crow_bytes, cw_bytes;
+    void *dd = sus_fi_scratch(ctx, SLOT_D, (size_t)(heads * sh.n) * es);
+    int64_t *colptr =
+        sus_fi_scratch(ctx, SLOT_COLPTR, (size_t)(sh.m + 1) * sizeof(int64_t));
+    int64_t *cnt = NULL;
+    int32_t *crow = NULL;
+    void *cw = NULL;
+    if (sus_i_mul_size((size_t)ctx->threads, (size_t)sh.m * sizeof(int64_t),
+                       &cnt_bytes) &&
+        sus_i_mul_size((size_t)max_nnz + 1, sizeof(int32_t), &crow_bytes) &&
+        sus_i_mul_size((size_t)max_nnz + 1, es, &cw_bytes)) {
+        cnt = sus_fi_scratch(ctx, SLOT_CNT, cnt_bytes);
+        crow = sus_fi_scratch(ctx, SLOT_CROW, crow_bytes);
+        cw = sus_fi_scratch(ctx, SLOT_CW, cw_bytes);
+    }
+    if (!dd || !colptr || !cnt || !crow || !cw)
+        return sus_i_fail(err, SUS_ERR_NOMEM, "fast SUS backward: out of memory");
+    if ((rc = compute_d(ctx, p, kn, o, NULL, dd, err)))
+        return rc;
+
+    const int f32 = p->dtype == SUS_DTYPE_F4;
+#pragma omp parallel num_threads(ctx->threads)
+    {
+        const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+        int64_t *mycnt = cnt + (size_t)tid * (size_t)sh.m;
+        for (int64_t hh = 0; hh < heads; hh++) {
+            const int64_t *ip = mk->indptr + hh * sh.n;
+            const sus_fb_head h = {
+                .n = sh.n,
+                .m = sh.m,
+                .d = sh.d,
+                .dv = sh.dv,
+                .scale = p->scale,
+                .causal = p->causal,
+                .q = (const char *)p->q + (size_t)(hh * sh.n * sh.d) * es,
+                .k = (const char *)p->k + (size_t)(hh * sh.m * sh.d) * es,
+                .v = (const char *)p->v + (size_t)(hh * sh.m * sh.dv) * es,
+                .dout = (const char *)p->dout + (size_t)(hh * sh.n * sh.dv) * es,
+                .dd = (const char *)dd + (size_t)(hh * sh.n) * es,
+                .dq = (char *)dq + (size_t)(hh * sh.n * sh.d) * es,
+                .dk = (char *)dk + (size_t)(hh * sh.m * sh.d) * es,
+                .dv_out = (char *)dv + (size_t)(hh * sh.m * sh.dv) * es,
+                .indptr = ip,
+                .indices = mk->indices,
+                .wtilde = mk->wtilde,
+                .colptr = colptr,
+                .crow = crow,
+                .cw = cw,
+            };
+            /* Rows: dQ, and this share's count of entries per column. */
+            int64_t r0, r1;
+            share(ip, sh.n, tid, nt, &r0, &r1);
+            kn->sparse_rows(&h, r0, r1);
+            memset(mycnt, 0, (size_t)sh.m * sizeof *mycnt);
+            for (int64_t e = ip[r0]; e < ip[r1]; e++)
+                mycnt[mk->indices[e]]++;
+#pragma omp barrier
+                /* Column starts, and each share's first slot in each column:
+                 * shares are in row order, so the CSC lists each column's
+                 * rows in ascending order whatever the number of threads. */
+#pragma omp single
+            {
+                int64_t pos = 0;
+                for (int64_t j = 0; j < sh.m; j++) {
+                    colptr[j] = pos;
+                    for (int t = 0; t < nt; t++) {
+                        int64_t c = cnt[(size_t)t * (size_t)sh.m + (size_t)j];
+                        cnt[(size_t)t * (size_t)sh.m + (size_t)j] = pos;
+                        pos += c;
+                    }
+                }
+                colptr[sh.m] = pos;
+            }
+            for (int64_t i = r0; i < r1; i++)
+                for (int64_t e = ip[i]; e < ip[i + 1]; e++) {
+                    int64_t slot = mycnt[mk->indices[e]]++;
+                    crow[slot] = (int32_t)i;
+                    if (f32)
+                        ((float *)cw)[slot] = (float)mk->wtilde[e];
+                    else
+                        ((double *)cw)[slot] = mk->wtilde[e];
+                }
+#pragma omp barrier
+            int64_t c0, c1;
+            share(colptr, sh.m, tid, nt, &c0, &c1);
+            kn->sparse_cols(&h, c0, c1);
+            /* The next head reuses the CSC. */
+#pragma omp barrier
+        }
+    }
+    sus_i_ok(err);
+    return SUS_OK;
+}
+
+int sus_fast_dense_backward(sus_fast_ctx *ctx, const sus_fast_problem *p, const void *o,
+                            const void *lse, void *dq, void *dk, void *dv,
+                            sus_error *err)
+{
+    int rc = check_outputs(ctx, o, dq, dk, dv, err);
+    if (rc || (rc = sus_fi_check_problem(p, 1, err)))
+        return rc;
+    if (!lse)
+        return sus_i_fail(err, SUS_ERR_INVAL, "fast dense backward: NULL lse");
+    const sus_shape sh = p->shape;
+    const size_t es = p->dtype == SUS_DTYPE_F4 ? sizeof(float) : sizeof(double);
+    const sus_fb_kern *kn = pick(ctx->simd, p->dtype);
+    const int64_t heads = sh.B * sh.H;
+    const int64_t ldt = (sh.m + SUS_FB_BK - 1) / SUS_FB_BK * SUS_FB_BK;
+    size_t t_elems, t_bytes;
+    void *dd = sus_fi_scratch(ctx, SLOT_D, (size_t)(heads * sh.n) * es);
+    void *kvt = NULL;
+    if (sus_i_mul_size((size_t)(sh.d + sh.dv), (size_t)ldt, &t_elems) &&
+        sus_i_mul_size(t_elems, es, &t_bytes))
+        kvt = sus_fi_scratch(ctx, SLOT_COLPTR, t_bytes);
+    int ok = dd && kvt;
+    /* The per-thread tiles are grown here, outside the parallel region, so
+     * that a failure is reported rather than met inside it. */
+    for (int t = 0; t < ctx->threads && ok; t++)
+        ok = sus_fi_thread_scratch(ctx, t, SLOT_TILE,
+                                   SUS_FB_DENSE_WS(sh.d, sh.dv) * es) != NULL;
+    if (!ok)
+        return sus_i_fail(err, SUS_ERR_NOMEM, "fast dense backward: out of memory");
+    if ((rc = compute_d(ctx, p, kn, o, lse, dd, err)))
+        return rc;
+
+    const int64_t nqb = (sh.n + SUS_FB_BQ - 1) / SUS_FB_BQ;
+    const int64_t nkb = ldt / SUS_FB_BK;
+    void *kt = kvt, *vt = (char *)kvt + (size_t)(sh.d * ldt) * es;
+#pragma omp parallel num_threads(ctx->threads)
+    {
+        const int tid = omp_get_thread_num();
+        void *ws = sus_fi_thread_scratch(ctx, tid, SLOT_TILE, 0);
+        for (int64_t hh = 0; hh < heads; hh++) {
+            const sus_fb_head h = {
+                .n = sh.n,
+                .m = sh.m,
+                .d = sh.d,
+                .dv = sh.dv,
+                .scale = p->scale,
+                .causal = p->causal,
+                .q = (const char *)p->q + (size_t)(hh * sh.n * sh.d) * es,
+                .k = (const char *)p->k + (size_t)(hh * sh.m * sh.d) * es,
+                .v = (const char *)p->v + (size_t)(hh * sh.m * sh.dv) * es,
+                .dout = (const char *)p->dout + (size_t)(hh * sh.n * sh.dv) * es,
+                .dd = (const char *)dd + (size_t)(hh * sh.n) * es,
+                .dq = (char *)dq + (size_t)(hh * sh.n * sh.d) * es,
+                .dk = (char *)dk + (size_t)(hh * sh.m * sh.d) * es,
+                .dv_out = (char *)dv + (size_t)(hh * sh.m * sh.dv) * es,
+                .lse = (const char *)lse + (size_t)(hh * sh.n) * es,
+                .kt = kt,
+                .vt = vt,
+                .ldt = ldt,
+            };
+#pragma omp for schedule(static)
+            for (int64_t b = 0; b < nkb; b++)
+                kn->transpose(&h, kt, vt, b * SUS_FB_BK, (b + 1) * SUS_FB_BK);
+                /* Round-robin blocks: under a causal mask the cost of a block
+                 * grows with its index. */
+#pragma omp for schedule(static, 1)
+            for (int64_t b = 0; b < nqb; b++)
+                kn->dense_q(&h, b * SUS_FB_BQ, ws);
+#pragma omp for schedule(static, 1)
+            for (int64_t b = 0; b < nkb; b++)
+                kn->dense_k(&h, b * SUS_FB_BK, ws);
+        }
+    }
+    sus_i_ok(err);
+    return SUS_OK;
+}
