@@ -5,6 +5,7 @@
 #   make memcheck     the unit tests under Valgrind memcheck
 #   make ci           everything CI runs
 #   make example      sus grad on the built-in example (examples/tiny)
+#   make bench        time fast/ against OpenBLAS's sgemm and PyTorch (build/bench/table.md)
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 
 PREFIX  ?= /usr/local
@@ -57,7 +58,7 @@ PC      := $(BUILD)/sus.pc
 
 .SECONDARY:
 .PHONY: all check memcheck ci install uninstall clean format tests torch-crosscheck example \
-        install-check
+        install-check bench bench-deps
 all: $(STATIC) $(SHARED) $(SUS) $(PC)
 
 # fast/'s SIMD kernels: one file per level, compiled for that level and
@@ -157,8 +158,40 @@ install-check: all
 	$(MAKE) uninstall DESTDIR=$(STAGE) PREFIX=/usr
 	test -z "$$(find $(STAGE) -type f -o -type l)"
 
+# ---- Benchmarks ---------------------------------------------------------------
+# make bench: sus bench over a trimmed grid, the OpenBLAS sgemm ceiling and the
+# PyTorch peer, side by side in one run; writes $(BENCH_OUT)/table.md and
+# results.json (bench/run_bench.py). Never part of all, check or ci: OpenBLAS
+# (libopenblas-dev), GNU time and python3-torch are needed only here.
+# BENCH_THREADS (default: online CPUs), BENCH_REPS (3), BENCH_GRID (full or
+# quick, a smoke test).
+BENCH_OUT     ?= $(BUILD)/bench
+BENCH_THREADS ?= $(shell nproc)
+BENCH_REPS    ?= 3
+BENCH_GRID    ?= full
+SGEMM_CEILING := $(BENCH_OUT)/sgemm_ceiling
+
+bench-deps:
+	@pkg-config --exists openblas || { echo "make bench: OpenBLAS is missing; it measures the" \
+	  "sgemm ceiling and serves PyTorch. Install it with: apt-get install libopenblas-dev" >&2; \
+	  exit 1; }
+	@test -x /usr/bin/time || { echo "make bench: GNU time (/usr/bin/time) is missing; it" \
+	  "measures peak RSS. Install it with: apt-get install time" >&2; exit 1; }
+	@$(PYTHON) -c 'import torch' 2>/dev/null || { echo "make bench: $(PYTHON) cannot import" \
+	  "torch, the peer. Install it with: apt-get install python3-torch" >&2; exit 1; }
+
+$(SGEMM_CEILING): bench/sgemm_ceiling.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) $$(pkg-config --cflags openblas) $< -o $@ \
+	  $$(pkg-config --libs openblas)
+
+bench: bench-deps $(SUS) $(SGEMM_CEILING)
+	$(PYTHON) bench/run_bench.py --sus $(SUS) --sgemm $(SGEMM_CEILING) --out $(BENCH_OUT) \
+	  --threads $(BENCH_THREADS) --reps $(BENCH_REPS) --grid $(BENCH_GRID)
+
 format:
-	clang-format -i $(wildcard include/*.h core/*.[ch] ref/*.[ch] fast/*.[ch] tools/*.[ch] tests/*.[ch])
+	clang-format -i $(wildcard include/*.h core/*.[ch] ref/*.[ch] fast/*.[ch] tools/*.[ch] tests/*.[ch] \
+	  bench/*.c)
 
 clean:
 	rm -rf build build-san
