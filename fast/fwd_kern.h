@@ -1,0 +1,610 @@
+/*
+ * fwd_kern.h: the forward kernel template. Included once per dtype by each
+ * SIMD level's file (kern_fwd_portable.c, kern_fwd_avx2.c,
+ * kern_fwd_avx512.c), which first defines:
+ *
+ *   FW(x)      the name x for this level and dtype
+ *   real       float or double; REAL_MAX its largest finite value
+ *   V, VL      the vector type and its lane count
+ *   VI         the integer vector of the same width (lanes as wide as real)
+ *   R, NV      the micro-kernels' register block: R rows x NV vectors
+ *   VLOADU VSTOREU VSET1 VZERO VADD VSUB VMUL VDIV VMAX VFMA (a b + c)
+ *   VHMAX VHSUM (horizontal max and sum, a fixed order: deterministic)
+ *   VLT(a, b)  a bitmask of the lanes where a < b
+ *   VULO(x)    a lower bound of u for VL keys from their x words: u >= VULO
+ *   VCASTI VCASTF (bit casts), VIADD VISUB VISRL VISLL VISET1 (lane ints)
+ *   EXP_*      the dtype's exp constants (below)
+ *
+ * Everything a row computes depends only on the row, the tile sizes and
+ * the level, never on the thread that runs it: results are bit-identical
+ * for any thread count.
+ */
+
+/* ------------------------------------------------------------------------ */
+/* exp                                                                      */
+/* ------------------------------------------------------------------------ */
+
+#if FW_DOUBLE
+#define EXP_LO    (-760.0)
+#define EXP_LOG2E 1.4426950408889634074
+#define EXP_MAGIC 6755399441055744.0         /* 1.5 2^52 */
+#define EXP_LN2HI 6.93147180369123816490e-01 /* 32 significant bits */
+#define EXP_LN2LO 1.90821492927058770002e-10
+#define EXP_DEG   13
+#define EXP_OFF   1024
+#define EXP_BIAS  1023
+#define EXP_MANT  52
+#else
+#define EXP_LO    (-110.0f)
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_MAGIC 12582912.0f  /* 1.5 2^23 */
+#define EXP_LN2HI 0.693359375f /* 9 significant bits */
+#define EXP_LN2LO (-2.12194440e-4f)
+#define EXP_DEG   7
+#define EXP_OFF   128
+#define EXP_BIAS  127
+#define EXP_MANT  23
+#endif
+
+/* 1/k!, k = 0 .. 13 (a float kernel uses the first 8). */
+#define EXP_C FW(exp_c)
+static const real FW(exp_c)[14] = {
+    (real)1.0,
+    (real)1.0,
+    (real)(1.0 / 2),
+    (real)(1.0 / 6),
+    (real)(1.0 / 24),
+    (real)(1.0 / 120),
+    (real)(1.0 / 720),
+    (real)(1.0 / 5040),
+    (real)(1.0 / 40320),
+    (real)(1.0 / 362880),
+    (real)(1.0 / 3628800),
+    (real)(1.0 / 39916800),
+    (real)(1.0 / 479001600),
+    (real)(1.0 / 6227020800.0),
+};
+
+/* exp(x) for x <= 0 (and up to about 88 for float, 709 for double):
+ * x = n ln2 + r with |r| <= ln2/2 (n by the round-to-nearest magic
+ * constant, ln2 split in two so that n ln2hi is exact), exp(r) by its
+ * Taylor polynomial (degree 7 for float: truncation below 0.1 ulp; degree
+ * 13 for double: below 0.05 ulp), then times 2^n in two steps
+ * 2^n1 2^n2 (n1 + n2 = n, both normal), so that results in the subnormal
+ * range round once, as glibc's do, and -inf (a masked logit) gives 0.
+ * x is clamped below at EXP_LO, where the result is 0 anyway. */
+static inline V FW(vexp)(V x)
+{
+    x = VMAX(x, VSET1(EXP_LO));
+    V t = VFMA(x, VSET1(EXP_LOG2E), VSET1(EXP_MAGIC));
+    V nf = VSUB(t, VSET1(EXP_MAGIC));
+    VI n = VISUB(VCASTI(t), VCASTI(VSET1(EXP_MAGIC)));
+    V r = VFMA(nf, VSET1(-EXP_LN2HI), x);
+    r = VFMA(nf, VSET1(-EXP_LN2LO), r);
+    V p = VSET1(EXP_C[EXP_DEG]);
+    for (int k = EXP_DEG - 1; k >= 0; k--)
+        p = VFMA(p, r, VSET1(EXP_C[k]));
+    /* n1 = floor((n + 2 OFF) / 2) - OFF with n + 2 OFF > 0, so a logical
+     * shift does it. */
+    VI n1 = VISUB(VISRL(VIADD(n, VISET1(2 * EXP_OFF)), 1), VISET1(EXP_OFF));
+    VI n2 = VISUB(n, n1);
+    V s1 = VCASTF(VISLL(VIADD(n1, VISET1(EXP_BIAS)), EXP_MANT));
+    V s2 = VCASTF(VISLL(VIADD(n2, VISET1(EXP_BIAS)), EXP_MANT));
+    return VMUL(VMUL(p, s1), s2);
+}
+
+static inline real FW(sexp)(real x)
+{
+    real out[VL];
+    VSTOREU(out, FW(vexp)(VSET1(x)));
+    return out[0];
+}
+
+/* ------------------------------------------------------------------------ */
+/* Micro-kernels                                                            */
+/* ------------------------------------------------------------------------ */
+
+#define PW (NV * VL) /* keys per packed K panel */
+
+/* S[r][0, PW) = scale * Q_r . K_j for the R rows qr[] and one packed panel
+ * kp[d][PW] (K transposed): R x NV accumulators stay in registers, each
+ * step loads NV vectors of K and broadcasts R elements of Q. */
+static inline void FW(s_panel)(const real *const *qr, const real *kp, int64_t d,
+                               real scale, real *s, int64_t ss)
+{
+    V acc[R][NV];
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = VZERO;
+    for (int64_t k = 0; k < d; k++) {
+        V b[NV];
+        for (int v = 0; v < NV; v++)
+            b[v] = VLOADU(kp + k * PW + v * VL);
+        for (int r = 0; r < R; r++) {
+            V a = VSET1(qr[r][k]);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = VFMA(a, b[v], acc[r][v]);
+        }
+    }
+    V sc = VSET1(scale);
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < NV; v++)
+            VSTOREU(s + r * ss + v * VL, VMUL(acc[r][v], sc));
+}
+
+/* O_r = alpha_r O_r + sum_j P[r][j] V_j for R rows over nk keys: the
+ * columns in chunks of NV vectors held in registers through the key loop
+ * (vp[nk][ldv], oacc[R][ldv], ldv a multiple of VL). */
+static inline void FW(pv)(const real *p, int64_t ps, int64_t nk, const real *vp,
+                          int64_t ldv, const real *alpha, real *oacc)
+{
+    int64_t c0 = 0;
+    for (; c0 + PW <= ldv; c0 += PW) {
+        V acc[R][NV];
+        for (int r = 0; r < R; r++) {
+            V al = VSET1(alpha[r]);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = VMUL(VLOADU(oacc + r * ldv + c0 + v * VL), al);
+        }
+        for (int64_t j = 0; j < nk; j++) {
+            V b[NV];
+            for (int v = 0; v < NV; v++)
+                b[v] = VLOADU(vp + j * ldv + c0 + v * VL);
+            for (int r = 0; r < R; r++) {
+                V a = VSET1(p[r * ps + j]);
+                for (int v = 0; v < NV; v++)
+                    acc[r][v] = VFMA(a, b[v], acc[r][v]);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int v = 0; v < NV; v++)
+                VSTOREU(oacc + r * ldv + c0 + v * VL, acc[r][v]);
+    }
+    for (; c0 < ldv; c0 += VL) {
+        V acc[R];
+        for (int r = 0; r < R; r++)
+            acc[r] = VMUL(VLOADU(oacc + r * ldv + c0), VSET1(alpha[r]));
+        for (int64_t j = 0; j < nk; j++) {
+            V b = VLOADU(vp + j * ldv + c0);
+            for (int r = 0; r < R; r++)
+                acc[r] = VFMA(VSET1(p[r * ps + j]), b, acc[r]);
+        }
+        for (int r = 0; r < R; r++)
+            VSTOREU(oacc + r * ldv + c0, acc[r]);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The task: one query block of one head                                    */
+/* ------------------------------------------------------------------------ */
+
+static inline int64_t FW(round_up)(int64_t x, int64_t to)
+{
+    return (x + to - 1) / to * to;
+}
+
+/* The candidate lists of a block's rows: row r's held entries are
+ * [r cap, r cap + cnt[r]) of cj (key), cs (logit S in the dtype) and cu
+ * (the exact uniform; unused when every entry is kept). */
+typedef struct FW(cands) {
+    int64_t *cj;
+    double *cu;
+    real *cs;
+    size_t cap;
+} FW(cands);
+
+static void FW(cands_view)(FW(cands) * cv, void *base, int64_t rows, size_t cap)
+{
+    cv->cap = cap;
+    cv->cj = base;
+    cv->cu = (double *)(cv->cj + rows * (int64_t)cap);
+    cv->cs = (real *)(cv->cu + rows * (int64_t)cap);
+}
+
+static size_t FW(cands_bytes)(int64_t rows, size_t cap)
+{
+    return (size_t)rows * cap * (sizeof(int64_t) + sizeof(double) + sizeof(real));
+}
+
+/* Room for need entries in every row, moving the rows' held entries to the
+ * wider stride (lists are per row, so a new capacity moves each row). */
+static int FW(cands_reserve)(sus_fw_thread *th, FW(cands) * cv, int64_t rows,
+                             const int64_t *cnt, size_t need)
+{
+    if (need <= cv->cap)
+        return 0;
+    size_t cap = cv->cap ? cv->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    /* The old lists sit in th->cand.p; grow into the other slot and copy
+     * row by row (keep = 0: the copy below does it with the new stride). */
+    FW(cands) old = *cv;
+    sus_fw_pp *pp = &th->cand;
+    int other = 1 - pp->cur;
+    void *p = sus_fi_thread_scratch(th->ctx, th->tid, pp->slot[other],
+                                    FW(cands_bytes)(rows, cap));
+    if (!p)
+        return -1;
+    pp->p = p;
+    pp->cap = FW(cands_bytes)(rows, cap);
+    pp->cur = other;
+    FW(cands_view)(cv, p, rows, cap);
+    th->cand_cap = cap;
+    if (old.cap)
+        for (int64_t r = 0; r < rows; r++) {
+            size_t o0 = (size_t)r * old.cap, n0 = (size_t)r * cap;
+            memcpy(cv->cj + n0, old.cj + o0, (size_t)cnt[r] * sizeof(int64_t));
+            memcpy(cv->cu + n0, old.cu + o0, (size_t)cnt[r] * sizeof(double));
+            memcpy(cv->cs + n0, old.cs + o0, (size_t)cnt[r] * sizeof(real));
+        }
+    return 0;
+}
+
+/* The threshold T of the candidate tests: key j is a candidate iff
+ * u_lo T < P_j, i.e. u_lo < c (1 + gamma) exp(S_j - m) / l. Computed in
+ * double and clamped to the dtype's range: a clamped T only ever means
+ * c (1 + gamma) / l < 1/REAL_MAX, where no u >= 2^-27 can be kept and
+ * u = 0 still passes (0 < P iff P > 0). */
+static inline real FW(threshold)(const sus_fw_args *a, real l)
+{
+    double t = (double)l / a->c_gamma;
+    return t > (double)REAL_MAX ? REAL_MAX : (real)t;
+}
+
+int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
+             sus_fw_task_out *out);
+
+int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
+             sus_fw_task_out *out)
+{
+    const int64_t n = a->n, m = a->m, d = a->d, dv = a->dv;
+    const int64_t bh = task / a->nqb, qb = task % a->nqb;
+    const int64_t i0 = qb * a->bq;
+    const int64_t nq = a->bq < n - i0 ? a->bq : n - i0;
+    const int64_t bk = a->bk;
+    const int64_t bkp = FW(round_up)(bk, PW);
+    const int64_t ldv = FW(round_up)(dv, VL);
+    const int64_t nqp = FW(round_up)(nq, R);
+    const int mode = a->mode;
+    const uint32_t hb = (uint32_t)(bh % a->H), bb = (uint32_t)(bh / a->H);
+    const real scale = (real)a->scale;
+
+    const real *Q = (const real *)a->q + (bh * n + i0) * d;
+    const real *K = (const real *)a->k + bh * m * d;
+    const real *Vv = (const real *)a->v + bh * m * dv;
+    real *O = (real *)a->o + (bh * n + i0) * dv;
+    real *LSE = (real *)a->lse + bh * n + i0;
+
+    out->tid = th->tid;
+    out->arena_off = th->arena_len;
+    out->candidates = 0;
+    out->max_in_flight = 0;
+    out->range = 0;
+
+    /* The workspace, carved in 64-byte pieces: packed K panels, V with
+     * rows padded to ldv, the S and P tiles of one row group, O
+     * accumulators, the running max and sum, the Philox words, a zero row
+     * for padding rows of Q. */
+    size_t xw = (size_t)bkp + 2 * 64;
+    size_t sizes[] = {
+        (size_t)bkp * (size_t)d * sizeof(real),         /* kt */
+        (size_t)bk * (size_t)ldv * sizeof(real),        /* vp */
+        (size_t)R * (size_t)bkp * sizeof(real),         /* s */
+        (size_t)R * (size_t)bkp * sizeof(real),         /* p */
+        (size_t)nqp * (size_t)ldv * sizeof(real),       /* oacc */
+        (size_t)nqp * sizeof(real),                     /* mrow */
+        (size_t)nqp * sizeof(real),                     /* lrow */
+        (size_t)nqp * sizeof(int64_t),                  /* cnt */
+        xw * sizeof(uint32_t),                          /* xw */
+        xw * sizeof(uint32_t),                          /* yw */
+        (size_t)d * sizeof(real),                       /* zrow */
+        (size_t)(VL > 64 ? VL : 64) * sizeof(real) * 2, /* tmp */
+    };
+    enum { NS = sizeof sizes / sizeof sizes[0] };
+    size_t offs[NS], total = 0;
+    for (int t = 0; t < NS; t++) {
+        offs[t] = total;
+        total += (sizes[t] + 63) / 64 * 64;
+    }
+    char *ws = sus_fi_thread_scratch(th->ctx, th->tid, SUS_FI_SLOT_FWD0, total);
+    if (!ws)
+        return -1;
+    real *kt = (real *)(ws + offs[0]);
+    real *vp = (real *)(ws + offs[1]);
+    real *sb = (real *)(ws + offs[2]);
+    real *pb = (real *)(ws + offs[3]);
+    real *oacc = (real *)(ws + offs[4]);
+    real *mrow = (real *)(ws + offs[5]);
+    real *lrow = (real *)(ws + offs[6]);
+    int64_t *cnt = (int64_t *)(ws + offs[7]);
+    uint32_t *xb = (uint32_t *)(ws + offs[8]);
+    uint32_t *yb = (uint32_t *)(ws + offs[9]);
+    real *zrow = (real *)(ws + offs[10]);
+    real *tmp = (real *)(ws + offs[11]);
+
+    for (int64_t t = 0; t < d; t++)
+        zrow[t] = 0;
+    for (int64_t t = 0; t < nqp * ldv; t++)
+        oacc[t] = 0;
+    for (int64_t r = 0; r < nqp; r++) {
+        mrow[r] = -(real)INFINITY;
+        lrow[r] = 0;
+        cnt[r] = 0;
+    }
+
+    FW(cands) cv = {0};
+    if (mode != SUS_FW_NONE) {
+        size_t cap0 = th->cand_cap;
+        if (cap0 < (size_t)bk + 64)
+            cap0 = (size_t)bk + 64;
+        if (FW(cands_reserve)(th, &cv, nq, cnt, cap0))
+            return -1;
+    }
+
+    /* Causal: the block's last row sees keys [0, i0 + nq). */
+    const int64_t kend = a->causal ? (m < i0 + nq ? m : i0 + nq) : m;
+    for (int64_t kb0 = 0; kb0 < kend; kb0 += bk) {
+        const int64_t nk = bk < kend - kb0 ? bk : kend - kb0;
+        const int64_t npan = (nk + PW - 1) / PW;
+
+        /* Pack K transposed in panels of PW keys (zero past nk) and V
+         * with rows padded to ldv. */
+        for (int64_t pn = 0; pn < npan; pn++) {
+            real *kp = kt + pn * d * PW;
+            for (int64_t jj = 0; jj < PW; jj++) {
+                int64_t j = pn * PW + jj;
+                if (j < nk) {
+                    const real *kr = K + (kb0 + j) * d;
+                    for (int64_t t = 0; t < d; t++)
+                        kp[t * PW + jj] = kr[t];
+                } else {
+                    for (int64_t t = 0; t < d; t++)
+                        kp[t * PW + jj] = 0;
+                }
+            }
+        }
+        for (int64_t j = 0; j < nk; j++) {
+            const real *vr = Vv + (kb0 + j) * dv;
+            real *dst = vp + j * ldv;
+            for (int64_t t = 0; t < dv; t++)
+                dst[t] = vr[t];
+            for (int64_t t = dv; t < ldv; t++)
+                dst[t] = 0;
+        }
+
+        for (int64_t rg = 0; rg < nq; rg += R) {
+            const int64_t nr = R < nq - rg ? R : nq - rg;
+            /* The group's keys: causal rows stop at their own index. */
+            int64_t nkg = nk;
+            if (a->causal) {
+                int64_t lim = i0 + rg + nr - kb0; /* keys <= last row */
+                if (lim < nkg)
+                    nkg = lim;
+            }
+            if (nkg <= 0)
+                continue; /* no row of the group sees this block */
+            const real *qr[R];
+            for (int r = 0; r < R; r++)
+                qr[r] = r < nr ? Q + (rg + r) * d : zrow;
+            const int64_t npg = (nkg + PW - 1) / PW;
+            for (int64_t pn = 0; pn < npg; pn++)
+                FW(s_panel)(qr, kt + pn * d * PW, d, scale, sb + pn * PW, bkp);
+
+            real alpha[R];
+            for (int r = 0; r < R; r++) {
+                real *S = sb + r * bkp, *P = pb + r * bkp;
+                alpha[r] = 1;
+                if (r >= nr) {
+                    for (int64_t j = 0; j < nkg; j++)
+                        P[j] = 0;
+                    continue;
+                }
+                const int64_t gi = i0 + rg + r;
+                int64_t nkr = nk;
+                if (a->causal && gi + 1 - kb0 < nkr)
+                    nkr = gi + 1 - kb0;
+                if (nkr <= 0) {
+                    for (int64_t j = 0; j < nkg; j++)
+                        P[j] = 0;
+                    continue;
+                }
+                const int64_t nkv = FW(round_up)(nkr, VL);
+                for (int64_t j = nkr; j < nkv; j++)
+                    S[j] = -(real)INFINITY;
+
+                /* Online softmax: the new running max, P = exp(S - m),
+                 * the old sum rescaled. */
+                V vm = VLOADU(S);
+                for (int64_t j = VL; j < nkv; j += VL)
+                    vm = VMAX(vm, VLOADU(S + j));
+                real bm = VHMAX(vm);
+                real mold = mrow[rg + r];
+                real mnew = bm > mold ? bm : mold;
+                V vmn = VSET1(mnew);
+                V vs = VZERO;
+                for (int64_t j = 0; j < nkv; j += VL) {
+                    V e = FW(vexp)(VSUB(VLOADU(S + j), vmn));
+                    VSTOREU(P + j, e);
+                    vs = VADD(vs, e);
+                }
+                for (int64_t j = nkv; j < nkg; j++)
+                    P[j] = 0;
+                real al = FW(sexp)(mold - mnew); /* 0 for the first block */
+                real l = lrow[rg + r] * al + VHSUM(vs);
+                lrow[rg + r] = l;
+                mrow[rg + r] = mnew;
+                alpha[r] = al;
+
+                if (mode == SUS_FW_NONE)
+                    continue;
+                int64_t held = cnt[rg + r];
+                if ((size_t)(held + nkr) > cv.cap &&
+                    FW(cands_reserve)(th, &cv, nq, cnt, (size_t)(held + nkr)))
+                    return -1;
+                size_t base = (size_t)(rg + r) * cv.cap;
+                int64_t *cj = cv.cj + base;
+                double *cu = cv.cu + base;
+                real *cs = cv.cs + base;
+
+                if (mode == SUS_FW_ALL) {
+                    for (int64_t j = 0; j < nkr; j++) {
+                        cj[held + j] = kb0 + j;
+                        cs[held + j] = S[j];
+                    }
+                    held += nkr;
+                    out->candidates += nkr;
+                } else {
+                    /* Prune the held candidates against the updated
+                     * running normalizer (the new block included), then
+                     * test the block's keys against the same one. */
+                    const real T = FW(threshold)(a, l);
+                    int64_t kept = 0;
+                    for (int64_t t0 = 0; t0 < held; t0 += VL) {
+                        int64_t tn = held - t0 < VL ? held - t0 : VL;
+                        for (int64_t t = 0; t < VL; t++)
+                            tmp[t] = t < tn ? cs[t0 + t] : 0;
+                        VSTOREU(tmp, FW(vexp)(VSUB(VLOADU(tmp), vmn)));
+                        for (int64_t t = 0; t < tn; t++) {
+                            if ((real)cu[t0 + t] * T < tmp[t]) {
+                                cj[kept] = cj[t0 + t];
+                                cu[kept] = cu[t0 + t];
+                                cs[kept] = cs[t0 + t];
+                                kept++;
+                            }
+                        }
+                    }
+                    held = kept;
+
+                    /* The block's words: pairs from key kb0 & ~1 on. */
+                    int64_t js = kb0 & ~(int64_t)1;
+                    int64_t off = kb0 - js;
+                    int64_t npairs = (off + nkv + 1) / 2;
+                    PHILOX_XY(a->rk, (uint32_t)gi, hb, bb, (uint32_t)(js / 2), npairs,
+                              xb, yb);
+                    const uint32_t *xo = xb + off, *yo = yb + off;
+                    V vT = VSET1(T);
+                    int64_t found = 0;
+                    for (int64_t j = 0; j < nkv; j += VL) {
+                        unsigned mk = VLT(VMUL(VULO(xo + j), vT), VLOADU(P + j));
+                        while (mk) {
+                            int lane = __builtin_ctz(mk);
+                            mk &= mk - 1;
+                            int64_t jj = j + lane;
+                            cj[held] = kb0 + jj;
+                            cu[held] = sus_fw_uniform(xo[jj], yo[jj]);
+                            cs[held] = S[jj];
+                            held++;
+                            found++;
+                        }
+                    }
+                    out->candidates += found;
+                }
+                cnt[rg + r] = held;
+                if (held > out->max_in_flight)
+                    out->max_in_flight = held;
+            }
+            FW(pv)(pb, bkp, nkg, vp, ldv, alpha, oacc + rg * ldv);
+        }
+    }
+
+    /* Finish the rows: O = acc / l, lse = m + log l, and the final test of
+     * each candidate with the final W = exp(S - m) / l. */
+    for (int64_t r = 0; r < nq; r++) {
+        const int64_t gi = i0 + r;
+        real l = lrow[r], mx = mrow[r];
+        double lse = (double)mx + log((double)l);
+        LSE[r] = (real)lse;
+        real inv = (real)1 / l;
+        const real *acc = oacc + r * ldv;
+        real *orow = O + r * dv;
+        int bad = !isfinite((real)lse);
+        for (int64_t t = 0; t < dv; t++) {
+            orow[t] = acc[t] * inv;
+            bad |= !isfinite(orow[t]);
+        }
+        out->range |= bad;
+        int64_t keep = 0;
+        if (mode != SUS_FW_NONE) {
+            int64_t held = cnt[r];
+            size_t need = (th->arena_len + (size_t)held) * sizeof(sus_fw_kept);
+            if (need > th->arena.cap &&
+                !sus_fw_pp_grow(th, &th->arena, th->arena_len * sizeof(sus_fw_kept),
+                                need))
+                return -1;
+            sus_fw_kept *dst = (sus_fw_kept *)th->arena.p + th->arena_len;
+            size_t base = (size_t)r * cv.cap;
+            const int64_t *cj = cv.cj + base;
+            const double *cu = cv.cu + base;
+            const real *cs = cv.cs + base;
+            V vmx = VSET1(mx), vl = VSET1(l);
+            for (int64_t t0 = 0; t0 < held; t0 += VL) {
+                int64_t tn = held - t0 < VL ? held - t0 : VL;
+                for (int64_t t = 0; t < VL; t++)
+                    tmp[t] = t < tn ? cs[t0 + t] : 0;
+                VSTOREU(tmp, VDIV(FW(vexp)(VSUB(VLOADU(tmp), vmx)), vl));
+                for (int64_t t = 0; t < tn; t++) {
+                    double w = (double)tmp[t];
+                    if (mode == SUS_FW_ALL) {
+                        dst[keep].j = cj[t0 + t];
+                        dst[keep].w = w;
+                        keep++;
+                    } else {
+                        double q = a->c * w;
+                        if (cu[t0 + t] < (q < 1.0 ? q : 1.0)) {
+                            dst[keep].j = cj[t0 + t];
+                            dst[keep].w = w > a->inv_c ? w : a->inv_c;
+                            keep++;
+                        }
+                    }
+                }
+            }
+            th->arena_len += (size_t)keep;
+        }
+        a->rowcnt[bh * n + gi] = keep;
+    }
+    return 0;
+}
+
+#undef PW
+#undef EXP_LO
+#undef EXP_LOG2E
+#undef EXP_MAGIC
+#undef EXP_LN2HI
+#undef EXP_LN2LO
+#undef EXP_DEG
+#undef EXP_OFF
+#undef EXP_BIAS
+#undef EXP_MANT
+#undef EXP_C
+
+/* The level file defines these afresh for the next dtype. */
+#undef FW
+#undef FW_DOUBLE
+#undef real
+#undef REAL_MAX
+#undef V
+#undef VI
+#undef VL
+#undef R
+#undef NV
+#undef VLOADU
+#undef VSTOREU
+#undef VSET1
+#undef VZERO
+#undef VADD
+#undef VSUB
+#undef VMUL
+#undef VDIV
+#undef VMAX
+#undef VFMA
+#undef VHMAX
+#undef VHSUM
+#undef VLT
+#undef VULO
+#undef VCASTI
+#undef VCASTF
+#undef VIADD
+#undef VISUB
+#undef VISRL
+#undef VISLL
+#undef VISET1

@@ -1,0 +1,136 @@
+/*
+ * kern_fwd_avx512.c: the forward kernels (fwd_kern.h) and Philox for
+ * AVX-512 F/DQ/VL/BW, compiled with those flags (Makefile) and chosen at
+ * run time (fwd.c), so only CPUs that have them run this file's code.
+ */
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "fast_internal.h"
+#include "fwd.h"
+
+/* Philox on 8 counters at once, one per 64-bit lane: _mm512_mul_epu32
+ * multiplies the low 32 bits of each lane into a full 64-bit product, so
+ * hi and lo of a round come from one multiply and one shift, and the
+ * words' upper halves can hold junk that no later step reads. */
+static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
+                             uint32_t h, uint32_t b, uint32_t jp0, int64_t npairs,
+                             uint32_t *x, uint32_t *y)
+{
+    const __m512i m0 = _mm512_set1_epi64(SUS_FW_PHILOX_M0);
+    const __m512i m1 = _mm512_set1_epi64(SUS_FW_PHILOX_M1);
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i vi = _mm512_set1_epi64(i), vh = _mm512_set1_epi64(h),
+                  vb = _mm512_set1_epi64(b);
+    __m512i ks[2 * SUS_FW_ROUNDS];
+    for (int r = 0; r < 2 * SUS_FW_ROUNDS; r++)
+        ks[r] = _mm512_set1_epi64(rk[r]);
+    int64_t t = 0;
+    for (; t + 8 <= npairs; t += 8) {
+        __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64((int64_t)jp0 + t), lane);
+        __m512i c1 = vi, c2 = vh, c3 = vb;
+        for (int r = 0; r < SUS_FW_ROUNDS; r++) {
+            __m512i p0 = _mm512_mul_epu32(c0, m0);
+            __m512i p1 = _mm512_mul_epu32(c2, m1);
+            /* 0x96: a ^ b ^ c */
+            c0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c1, ks[2 * r],
+                                           0x96);
+            c1 = p1;
+            c2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c3, ks[2 * r + 1],
+                                           0x96);
+            c3 = p0;
+        }
+        /* Key order: the even key's word in the low half, the odd key's in
+         * the high half of each lane. */
+        __m512i xv = _mm512_mask_blend_epi32(0xAAAA, c0, _mm512_slli_epi64(c2, 32));
+        __m512i yv = _mm512_mask_blend_epi32(0xAAAA, c1, _mm512_slli_epi64(c3, 32));
+        _mm512_storeu_si512((void *)(x + 2 * t), xv);
+        _mm512_storeu_si512((void *)(y + 2 * t), yv);
+    }
+    for (; t < npairs; t++) {
+        uint32_t ctr[4] = {jp0 + (uint32_t)t, i, h, b}, w[4];
+        sus_fw_philox_block(rk, ctr, w);
+        x[2 * t] = w[0];
+        x[2 * t + 1] = w[2];
+        y[2 * t] = w[1];
+        y[2 * t + 1] = w[3];
+    }
+}
+#define PHILOX_XY philox_xy_avx512
+
+/* ---- float ---- */
+#define FW(x)         x##_avx512_f32
+#define FW_DOUBLE     0
+#define real          float
+#define REAL_MAX      FLT_MAX
+#define V             __m512
+#define VI            __m512i
+#define VL            16
+#define R             4
+#define NV            4
+#define VLOADU(p)     _mm512_loadu_ps(p)
+#define VSTOREU(p, v) _mm512_storeu_ps(p, v)
+#define VSET1(x)      _mm512_set1_ps(x)
+#define VZERO         _mm512_setzero_ps()
+#define VADD          _mm512_add_ps
+#define VSUB          _mm512_sub_ps
+#define VMUL          _mm512_mul_ps
+#define VDIV          _mm512_div_ps
+#define VMAX          _mm512_max_ps
+#define VFMA          _mm512_fmadd_ps
+#define VHMAX         _mm512_reduce_max_ps
+#define VHSUM         _mm512_reduce_add_ps
+#define VLT(a, b)     ((unsigned)_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ))
+#define VULO(xp)                                                                       \
+    _mm512_mul_ps(_mm512_cvtepi32_ps(                                                  \
+                      _mm512_srli_epi32(_mm512_loadu_si512((const void *)(xp)), 8)),   \
+                  _mm512_set1_ps(0x1p-24f))
+#define VCASTI    _mm512_castps_si512
+#define VCASTF    _mm512_castsi512_ps
+#define VIADD     _mm512_add_epi32
+#define VISUB     _mm512_sub_epi32
+#define VISRL     _mm512_srli_epi32
+#define VISLL     _mm512_slli_epi32
+#define VISET1(x) _mm512_set1_epi32(x)
+#include "fwd_kern.h"
+
+/* ---- double ---- */
+#define FW(x)         x##_avx512_f64
+#define FW_DOUBLE     1
+#define real          double
+#define REAL_MAX      DBL_MAX
+#define V             __m512d
+#define VI            __m512i
+#define VL            8
+#define R             4
+#define NV            4
+#define VLOADU(p)     _mm512_loadu_pd(p)
+#define VSTOREU(p, v) _mm512_storeu_pd(p, v)
+#define VSET1(x)      _mm512_set1_pd(x)
+#define VZERO         _mm512_setzero_pd()
+#define VADD          _mm512_add_pd
+#define VSUB          _mm512_sub_pd
+#define VMUL          _mm512_mul_pd
+#define VDIV          _mm512_div_pd
+#define VMAX          _mm512_max_pd
+#define VFMA          _mm512_fmadd_pd
+#define VHMAX         _mm512_reduce_max_pd
+#define VHSUM         _mm512_reduce_add_pd
+#define VLT(a, b)     ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ))
+#define VULO(xp)                                                                       \
+    _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_srli_epi32(                                \
+                      _mm256_loadu_si256((const __m256i *)(const void *)(xp)), 5)),    \
+                  _mm512_set1_pd(0x1p-27))
+#define VCASTI    _mm512_castpd_si512
+#define VCASTF    _mm512_castsi512_pd
+#define VIADD     _mm512_add_epi64
+#define VISUB     _mm512_sub_epi64
+#define VISRL     _mm512_srli_epi64
+#define VISLL     _mm512_slli_epi64
+#define VISET1(x) _mm512_set1_epi64(x)
+#include "fwd_kern.h"
+
+const sus_fw_kern sus_fw_kern_avx512 = {philox_xy_avx512, task_avx512_f32,
+                                        task_avx512_f64};
