@@ -67,6 +67,9 @@ SIMD_AVX2   := -mavx2 -mfma
 SIMD_AVX512 := -mavx512f -mavx512dq -mavx512vl -mavx512bw -mavx2 -mfma
 $(BUILD)/obj/fast/%_avx2.o: CFLAGS += $(SIMD_AVX2)
 $(BUILD)/obj/fast/%_avx512.o: CFLAGS += $(SIMD_AVX512)
+# The forward's kernels: -O3 so that the register-blocked micro-kernels'
+# fixed-size loops are unrolled into registers.
+$(BUILD)/obj/fast/kern_fwd_%.o: CFLAGS += -O3
 # The backward kernels (fast/bwd_kern.h) need -O3's complete unrolling of
 # their constant-bound tile loops to keep the register tiles in registers.
 $(BUILD)/obj/fast/kern_bwd_%.o: CFLAGS += -O3

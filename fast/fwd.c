@@ -73,12 +73,16 @@
 
 #define TWO32 INT64_C(4294967296)
 
+/* Bytes of packed K and V held at once (see sus_fast_forward). */
+#define PACK_BUDGET ((size_t)128 << 20)
+
 /* Scratch slots: shared ones, and per thread: the kernel's workspace
  * (SUS_FI_SLOT_FWD0, fwd_kern.h) and two ping-pong pairs. */
 enum {
     SH_ROWCNT = SUS_FI_SLOT_FWD0 + 0,
     SH_TASKS = SUS_FI_SLOT_FWD0 + 1,
     SH_THREADS = SUS_FI_SLOT_FWD0 + 2,
+    SH_PACK = SUS_FI_SLOT_FWD0 + 3,
     TH_CAND_A = SUS_FI_SLOT_FWD0 + 1,
     TH_CAND_B = SUS_FI_SLOT_FWD0 + 2,
     TH_ARENA_A = SUS_FI_SLOT_FWD0 + 3,
@@ -195,24 +199,68 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
     }
 
     const sus_fw_kern *kern = sus_fw_kern_for(ctx->simd);
-    sus_fw_task_fn fn = p->dtype == SUS_DTYPE_F4 ? kern->task_f32 : kern->task_f64;
+    const int f32 = p->dtype == SUS_DTYPE_F4;
+    sus_fw_task_fn fn = f32 ? kern->task_f32 : kern->task_f64;
+    sus_fw_pack_fn pack = f32 ? kern->pack_f32 : kern->pack_f64;
+
+    /* K and V are packed once per head for all its query blocks (packing
+     * per task would cost a 1/block_q share of the work again), a group
+     * of heads at a time so that the packed copy stays within PACK_BUDGET
+     * bytes (at least one head). Causal rows never see keys >= n. */
+    const size_t es = f32 ? sizeof(float) : sizeof(double);
+    const int64_t pw = f32 ? kern->pw_f32 : kern->pw_f64;
+    const int64_t vl = f32 ? kern->vl_f32 : kern->vl_f64;
+    const int64_t mu = a.causal && sh->n < sh->m ? sh->n : sh->m; /* keys used */
+    const int64_t nblk = (mu + a.bk - 1) / a.bk;
+    const int64_t bkp = (a.bk + pw - 1) / pw * pw, ldv = (sh->dv + vl - 1) / vl * vl;
+    size_t kt_head, vp_head, head_bytes;
+    if (!sus_i_mul_size((size_t)nblk, (size_t)bkp, &kt_head) ||
+        !sus_i_mul_size(kt_head, (size_t)sh->d, &kt_head) ||
+        !sus_i_mul_size((size_t)sh->m, (size_t)ldv, &vp_head) ||
+        !sus_i_add_size(kt_head, vp_head, &head_bytes) ||
+        !sus_i_mul_size(head_bytes, es, &head_bytes))
+        return sus_i_fail(err, SUS_ERR_OVERFLOW, "sus_fast_forward: packed K, V size");
+    const int64_t heads = sh->B * sh->H;
+    int64_t group = (int64_t)(PACK_BUDGET / head_bytes);
+    group = group < 1 ? 1 : group > heads ? heads : group;
+    char *packed = sus_fi_scratch(ctx, SH_PACK, (size_t)group * head_bytes);
+    if (!packed)
+        return sus_i_fail(err, SUS_ERR_NOMEM, "sus_fast_forward: out of memory");
+    a.kt = packed;
+    a.vp = packed + (size_t)group * kt_head * es;
+    a.kt_head = kt_head;
+    a.vp_head = vp_head;
+
     int fail = 0;
-    /* Round-robin tasks (static, chunk 1) balance causal heads, whose
-     * later query blocks have more keys. Which thread runs a task changes
-     * nothing in its results. */
+    for (int64_t bh0 = 0; bh0 < heads && !fail; bh0 += group) {
+        const int64_t ng = heads - bh0 < group ? heads - bh0 : group;
+        a.bh0 = bh0;
 #pragma omp parallel num_threads(nth)
-    {
-        sus_fw_thread *th = &ths[omp_get_thread_num()];
+        {
+#pragma omp for schedule(static)
+            for (int64_t t = 0; t < ng * nblk; t++) {
+                int64_t g = t / nblk, blk = t % nblk;
+                pack(&a, bh0 + g, blk,
+                     (char *)packed +
+                         ((size_t)g * kt_head + (size_t)(blk * bkp * sh->d)) * es,
+                     (char *)a.vp +
+                         ((size_t)g * vp_head + (size_t)(blk * a.bk * ldv)) * es);
+            }
+            /* Round-robin tasks (static, chunk 1) balance causal heads,
+             * whose later query blocks have more keys. Which thread runs
+             * a task changes nothing in its results. */
+            sus_fw_thread *th = &ths[omp_get_thread_num()];
 #pragma omp for schedule(static, 1)
-        for (int64_t t = 0; t < ntasks; t++) {
-            int f;
+            for (int64_t t = bh0 * a.nqb; t < (bh0 + ng) * a.nqb; t++) {
+                int f;
 #pragma omp atomic read
-            f = fail;
-            if (f)
-                continue;
-            if (fn(&a, th, t, &touts[t])) {
+                f = fail;
+                if (f)
+                    continue;
+                if (fn(&a, th, t, &touts[t])) {
 #pragma omp atomic write
-                fail = 1;
+                    fail = 1;
+                }
             }
         }
     }

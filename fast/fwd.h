@@ -92,6 +92,14 @@ typedef struct sus_fw_args {
     double c_gamma; /* c (1 + gamma): the candidate tests' inflated budget */
     uint32_t rk[2 * SUS_FW_ROUNDS];
 
+    /* K and V of heads [bh0, bh0 + group), packed by the kernel's pack:
+     * head bh's block blk at kt + (bh - bh0) kt_head + blk round_up(bk,
+     * PW) d, its V rows from key kb0 at vp + (bh - bh0) vp_head + kb0 ldv
+     * (elements; PW and ldv = dv rounded up to the lanes: sus_fw_kern). */
+    const void *kt, *vp;
+    int64_t bh0;
+    size_t kt_head, vp_head;
+
     int64_t *rowcnt; /* kept entries per mask row (B H n), written per task */
 } sus_fw_args;
 
@@ -145,9 +153,16 @@ typedef void (*sus_fw_philox_fn)(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t 
                                  uint32_t h, uint32_t b, uint32_t jp0, int64_t npairs,
                                  uint32_t *x, uint32_t *y);
 
+/* Packs key block blk of head bh into kt and vp (see sus_fw_args). */
+typedef void (*sus_fw_pack_fn)(const sus_fw_args *a, int64_t bh, int64_t blk, void *kt,
+                               void *vp);
+
 typedef struct sus_fw_kern {
     sus_fw_philox_fn philox;
     sus_fw_task_fn task_f32, task_f64;
+    sus_fw_pack_fn pack_f32, pack_f64;
+    int pw_f32, pw_f64; /* keys per packed K panel */
+    int vl_f32, vl_f64; /* vector lanes: V rows are padded to a multiple */
 } sus_fw_kern;
 
 extern const sus_fw_kern sus_fw_kern_portable;

@@ -184,30 +184,34 @@ static inline int64_t FW(round_up)(int64_t x, int64_t to)
 }
 
 /* The candidate lists of a block's rows: row r's held entries are
- * [r cap, r cap + cnt[r]) of cj (key), cs (logit S in the dtype) and cu
- * (the exact uniform; unused when every entry is kept). */
+ * [r cap, r cap + cnt[r]) of cj (key), cx and cy (its Philox words, from
+ * which u is exact: fwd.h) and cs (the logit S in the dtype). */
 typedef struct FW(cands) {
     int64_t *cj;
-    double *cu;
+    uint32_t *cx, *cy;
     real *cs;
     size_t cap;
 } FW(cands);
 
 static void FW(cands_view)(FW(cands) * cv, void *base, int64_t rows, size_t cap)
 {
+    size_t e = (size_t)rows * cap;
     cv->cap = cap;
     cv->cj = base;
-    cv->cu = (double *)(cv->cj + rows * (int64_t)cap);
-    cv->cs = (real *)(cv->cu + rows * (int64_t)cap);
+    cv->cx = (uint32_t *)(cv->cj + e);
+    cv->cy = cv->cx + e;
+    cv->cs = (real *)(cv->cy + e);
 }
 
 static size_t FW(cands_bytes)(int64_t rows, size_t cap)
 {
-    return (size_t)rows * cap * (sizeof(int64_t) + sizeof(double) + sizeof(real));
+    return (size_t)rows * cap * (sizeof(int64_t) + 2 * sizeof(uint32_t) + sizeof(real));
 }
 
 /* Room for need entries in every row, moving the rows' held entries to the
- * wider stride (lists are per row, so a new capacity moves each row). */
+ * wider stride (lists are per row, so a new capacity moves each row). The
+ * old lists sit in one of the thread's two candidate slots; the new ones
+ * go in the other. */
 static int FW(cands_reserve)(sus_fw_thread *th, FW(cands) * cv, int64_t rows,
                              const int64_t *cnt, size_t need)
 {
@@ -216,8 +220,6 @@ static int FW(cands_reserve)(sus_fw_thread *th, FW(cands) * cv, int64_t rows,
     size_t cap = cv->cap ? cv->cap : 64;
     while (cap < need)
         cap *= 2;
-    /* The old lists sit in th->cand.p; grow into the other slot and copy
-     * row by row (keep = 0: the copy below does it with the new stride). */
     FW(cands) old = *cv;
     sus_fw_pp *pp = &th->cand;
     int other = 1 - pp->cur;
@@ -232,23 +234,95 @@ static int FW(cands_reserve)(sus_fw_thread *th, FW(cands) * cv, int64_t rows,
     th->cand_cap = cap;
     if (old.cap)
         for (int64_t r = 0; r < rows; r++) {
-            size_t o0 = (size_t)r * old.cap, n0 = (size_t)r * cap;
-            memcpy(cv->cj + n0, old.cj + o0, (size_t)cnt[r] * sizeof(int64_t));
-            memcpy(cv->cu + n0, old.cu + o0, (size_t)cnt[r] * sizeof(double));
-            memcpy(cv->cs + n0, old.cs + o0, (size_t)cnt[r] * sizeof(real));
+            size_t o0 = (size_t)r * old.cap, n0 = (size_t)r * cap, k = (size_t)cnt[r];
+            memcpy(cv->cj + n0, old.cj + o0, k * sizeof(int64_t));
+            memcpy(cv->cx + n0, old.cx + o0, k * sizeof(uint32_t));
+            memcpy(cv->cy + n0, old.cy + o0, k * sizeof(uint32_t));
+            memcpy(cv->cs + n0, old.cs + o0, k * sizeof(real));
         }
     return 0;
 }
 
 /* The threshold T of the candidate tests: key j is a candidate iff
- * u_lo T < P_j, i.e. u_lo < c (1 + gamma) exp(S_j - m) / l. Computed in
- * double and clamped to the dtype's range: a clamped T only ever means
- * c (1 + gamma) / l < 1/REAL_MAX, where no u >= 2^-27 can be kept and
- * u = 0 still passes (0 < P iff P > 0). */
+ * u_lo T < P_j, i.e. u_lo < c (1 + gamma) exp(S_j - m) / l, with u_lo
+ * (VULO) a lower bound of u. Computed in double and clamped to the dtype's
+ * range: a clamped T only ever means c (1 + gamma) / l < 1/REAL_MAX, where
+ * no u >= 2^-27 can be kept and u_lo = 0 still passes (0 < P iff P > 0). */
 static inline real FW(threshold)(const sus_fw_args *a, real l)
 {
     double t = (double)l / a->c_gamma;
     return t > (double)REAL_MAX ? REAL_MAX : (real)t;
+}
+
+/* Packs key block blk of head bh: K transposed into panels kt[npan][d][PW]
+ * (zero past the block's keys) and V into vp[nk][ldv] (rows padded with
+ * zeros), once per head for every task of the head. */
+void FW(pack)(const sus_fw_args *a, int64_t bh, int64_t blk, void *ktv, void *vpv);
+
+void FW(pack)(const sus_fw_args *a, int64_t bh, int64_t blk, void *ktv, void *vpv)
+{
+    const int64_t m = a->m, d = a->d, dv = a->dv, kb0 = blk * a->bk;
+    const int64_t nk = a->bk < m - kb0 ? a->bk : m - kb0;
+    const int64_t npan = (nk + PW - 1) / PW, ldv = FW(round_up)(dv, VL);
+    const real *K = (const real *)a->k + (bh * m + kb0) * d;
+    const real *Vv = (const real *)a->v + (bh * m + kb0) * dv;
+    real *kt = ktv, *vp = vpv;
+    for (int64_t pn = 0; pn < npan; pn++) {
+        real *kp = kt + pn * d * PW;
+        for (int64_t jj = 0; jj < PW; jj++) {
+            int64_t j = pn * PW + jj;
+            for (int64_t t = 0; t < d; t++)
+                kp[t * PW + jj] = j < nk ? K[j * d + t] : 0;
+        }
+    }
+    for (int64_t j = 0; j < nk; j++) {
+        real *dst = vp + j * ldv;
+        for (int64_t t = 0; t < dv; t++)
+            dst[t] = Vv[j * dv + t];
+        for (int64_t t = dv; t < ldv; t++)
+            dst[t] = 0;
+    }
+}
+
+/* Prunes one row's held candidates [0, held) against the running
+ * normalizer (vm = the running max, vT = its threshold), keeping their
+ * order; returns the new count. Candidates are tested VL at a time; a
+ * chunk whose entries all stay (the common case: after the first blocks
+ * few are dropped per block) is skipped without copying. */
+static int64_t FW(prune)(int64_t *cj, uint32_t *cx, uint32_t *cy, real *cs,
+                         int64_t held, V vT, V vm, real *ts, uint32_t *tx)
+{
+    int64_t kept = 0;
+    for (int64_t t0 = 0; t0 < held; t0 += VL) {
+        int64_t tn = held - t0 < VL ? held - t0 : VL;
+        const real *sp = cs + t0;
+        const uint32_t *xp = cx + t0;
+        if (tn < VL) {
+            /* A partial chunk: pad with entries that fail (P = 0). */
+            for (int64_t t = 0; t < VL; t++) {
+                ts[t] = t < tn ? cs[t0 + t] : -(real)INFINITY;
+                tx[t] = t < tn ? cx[t0 + t] : 0;
+            }
+            sp = ts;
+            xp = tx;
+        }
+        unsigned full = (1u << tn) - 1u; /* tn <= VL <= 16 */
+        unsigned mk = VLT(VMUL(VULO(xp), vT), FW(vexp)(VSUB(VLOADU(sp), vm))) & full;
+        if (mk == full && kept == t0) {
+            kept += tn;
+            continue;
+        }
+        while (mk) {
+            int64_t t = t0 + __builtin_ctz(mk);
+            mk &= mk - 1;
+            cj[kept] = cj[t];
+            cx[kept] = cx[t];
+            cy[kept] = cy[t];
+            cs[kept] = cs[t];
+            kept++;
+        }
+    }
+    return kept;
 }
 
 int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
@@ -270,8 +344,8 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
     const real scale = (real)a->scale;
 
     const real *Q = (const real *)a->q + (bh * n + i0) * d;
-    const real *K = (const real *)a->k + bh * m * d;
-    const real *Vv = (const real *)a->v + bh * m * dv;
+    const real *KT = (const real *)a->kt + (size_t)(bh - a->bh0) * a->kt_head;
+    const real *VP = (const real *)a->vp + (size_t)(bh - a->bh0) * a->vp_head;
     real *O = (real *)a->o + (bh * n + i0) * dv;
     real *LSE = (real *)a->lse + bh * n + i0;
 
@@ -281,24 +355,23 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
     out->max_in_flight = 0;
     out->range = 0;
 
-    /* The workspace, carved in 64-byte pieces: packed K panels, V with
-     * rows padded to ldv, the S and P tiles of one row group, O
-     * accumulators, the running max and sum, the Philox words, a zero row
-     * for padding rows of Q. */
+    /* The workspace, carved in 64-byte pieces: the S and P tiles of one
+     * row group, O accumulators, the running max and sum, candidate
+     * counts, the Philox words of a block, a zero row for padding rows of
+     * Q, and room for one padded chunk of candidates. */
     size_t xw = (size_t)bkp + 2 * 64;
     size_t sizes[] = {
-        (size_t)bkp * (size_t)d * sizeof(real),         /* kt */
-        (size_t)bk * (size_t)ldv * sizeof(real),        /* vp */
-        (size_t)R * (size_t)bkp * sizeof(real),         /* s */
-        (size_t)R * (size_t)bkp * sizeof(real),         /* p */
-        (size_t)nqp * (size_t)ldv * sizeof(real),       /* oacc */
-        (size_t)nqp * sizeof(real),                     /* mrow */
-        (size_t)nqp * sizeof(real),                     /* lrow */
-        (size_t)nqp * sizeof(int64_t),                  /* cnt */
-        xw * sizeof(uint32_t),                          /* xw */
-        xw * sizeof(uint32_t),                          /* yw */
-        (size_t)d * sizeof(real),                       /* zrow */
-        (size_t)(VL > 64 ? VL : 64) * sizeof(real) * 2, /* tmp */
+        (size_t)R * (size_t)bkp * sizeof(real),   /* s */
+        (size_t)R * (size_t)bkp * sizeof(real),   /* p */
+        (size_t)nqp * (size_t)ldv * sizeof(real), /* oacc */
+        (size_t)nqp * sizeof(real),               /* mrow */
+        (size_t)nqp * sizeof(real),               /* lrow */
+        (size_t)nqp * sizeof(int64_t),            /* cnt */
+        xw * sizeof(uint32_t),                    /* xb */
+        xw * sizeof(uint32_t),                    /* yb */
+        (size_t)d * sizeof(real),                 /* zrow */
+        (size_t)VL * sizeof(real),                /* ts */
+        (size_t)VL * sizeof(uint32_t),            /* tx */
     };
     enum { NS = sizeof sizes / sizeof sizes[0] };
     size_t offs[NS], total = 0;
@@ -309,18 +382,17 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
     char *ws = sus_fi_thread_scratch(th->ctx, th->tid, SUS_FI_SLOT_FWD0, total);
     if (!ws)
         return -1;
-    real *kt = (real *)(ws + offs[0]);
-    real *vp = (real *)(ws + offs[1]);
-    real *sb = (real *)(ws + offs[2]);
-    real *pb = (real *)(ws + offs[3]);
-    real *oacc = (real *)(ws + offs[4]);
-    real *mrow = (real *)(ws + offs[5]);
-    real *lrow = (real *)(ws + offs[6]);
-    int64_t *cnt = (int64_t *)(ws + offs[7]);
-    uint32_t *xb = (uint32_t *)(ws + offs[8]);
-    uint32_t *yb = (uint32_t *)(ws + offs[9]);
-    real *zrow = (real *)(ws + offs[10]);
-    real *tmp = (real *)(ws + offs[11]);
+    real *sb = (real *)(ws + offs[0]);
+    real *pb = (real *)(ws + offs[1]);
+    real *oacc = (real *)(ws + offs[2]);
+    real *mrow = (real *)(ws + offs[3]);
+    real *lrow = (real *)(ws + offs[4]);
+    int64_t *cnt = (int64_t *)(ws + offs[5]);
+    uint32_t *xb = (uint32_t *)(ws + offs[6]);
+    uint32_t *yb = (uint32_t *)(ws + offs[7]);
+    real *zrow = (real *)(ws + offs[8]);
+    real *ts = (real *)(ws + offs[9]);
+    uint32_t *tx = (uint32_t *)(ws + offs[10]);
 
     for (int64_t t = 0; t < d; t++)
         zrow[t] = 0;
@@ -343,34 +415,10 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
 
     /* Causal: the block's last row sees keys [0, i0 + nq). */
     const int64_t kend = a->causal ? (m < i0 + nq ? m : i0 + nq) : m;
-    for (int64_t kb0 = 0; kb0 < kend; kb0 += bk) {
+    for (int64_t kb0 = 0, blk = 0; kb0 < kend; kb0 += bk, blk++) {
         const int64_t nk = bk < kend - kb0 ? bk : kend - kb0;
-        const int64_t npan = (nk + PW - 1) / PW;
-
-        /* Pack K transposed in panels of PW keys (zero past nk) and V
-         * with rows padded to ldv. */
-        for (int64_t pn = 0; pn < npan; pn++) {
-            real *kp = kt + pn * d * PW;
-            for (int64_t jj = 0; jj < PW; jj++) {
-                int64_t j = pn * PW + jj;
-                if (j < nk) {
-                    const real *kr = K + (kb0 + j) * d;
-                    for (int64_t t = 0; t < d; t++)
-                        kp[t * PW + jj] = kr[t];
-                } else {
-                    for (int64_t t = 0; t < d; t++)
-                        kp[t * PW + jj] = 0;
-                }
-            }
-        }
-        for (int64_t j = 0; j < nk; j++) {
-            const real *vr = Vv + (kb0 + j) * dv;
-            real *dst = vp + j * ldv;
-            for (int64_t t = 0; t < dv; t++)
-                dst[t] = vr[t];
-            for (int64_t t = dv; t < ldv; t++)
-                dst[t] = 0;
-        }
+        const real *kt = KT + (size_t)blk * (size_t)(bkp * d);
+        const real *vp = VP + (size_t)kb0 * (size_t)ldv;
 
         for (int64_t rg = 0; rg < nq; rg += R) {
             const int64_t nr = R < nq - rg ? R : nq - rg;
@@ -394,16 +442,11 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
             for (int r = 0; r < R; r++) {
                 real *S = sb + r * bkp, *P = pb + r * bkp;
                 alpha[r] = 1;
-                if (r >= nr) {
-                    for (int64_t j = 0; j < nkg; j++)
-                        P[j] = 0;
-                    continue;
-                }
                 const int64_t gi = i0 + rg + r;
                 int64_t nkr = nk;
                 if (a->causal && gi + 1 - kb0 < nkr)
                     nkr = gi + 1 - kb0;
-                if (nkr <= 0) {
+                if (r >= nr || nkr <= 0) {
                     for (int64_t j = 0; j < nkg; j++)
                         P[j] = 0;
                     continue;
@@ -438,12 +481,12 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                 if (mode == SUS_FW_NONE)
                     continue;
                 int64_t held = cnt[rg + r];
-                if ((size_t)(held + nkr) > cv.cap &&
-                    FW(cands_reserve)(th, &cv, nq, cnt, (size_t)(held + nkr)))
+                if ((size_t)(held + nkv) > cv.cap &&
+                    FW(cands_reserve)(th, &cv, nq, cnt, (size_t)(held + nkv)))
                     return -1;
                 size_t base = (size_t)(rg + r) * cv.cap;
                 int64_t *cj = cv.cj + base;
-                double *cu = cv.cu + base;
+                uint32_t *cx = cv.cx + base, *cy = cv.cy + base;
                 real *cs = cv.cs + base;
 
                 if (mode == SUS_FW_ALL) {
@@ -455,25 +498,10 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                     out->candidates += nkr;
                 } else {
                     /* Prune the held candidates against the updated
-                     * running normalizer (the new block included), then
+                     * running normalizer (this block included), then
                      * test the block's keys against the same one. */
-                    const real T = FW(threshold)(a, l);
-                    int64_t kept = 0;
-                    for (int64_t t0 = 0; t0 < held; t0 += VL) {
-                        int64_t tn = held - t0 < VL ? held - t0 : VL;
-                        for (int64_t t = 0; t < VL; t++)
-                            tmp[t] = t < tn ? cs[t0 + t] : 0;
-                        VSTOREU(tmp, FW(vexp)(VSUB(VLOADU(tmp), vmn)));
-                        for (int64_t t = 0; t < tn; t++) {
-                            if ((real)cu[t0 + t] * T < tmp[t]) {
-                                cj[kept] = cj[t0 + t];
-                                cu[kept] = cu[t0 + t];
-                                cs[kept] = cs[t0 + t];
-                                kept++;
-                            }
-                        }
-                    }
-                    held = kept;
+                    const V vT = VSET1(FW(threshold)(a, l));
+                    held = FW(prune)(cj, cx, cy, cs, held, vT, vmn, ts, tx);
 
                     /* The block's words: pairs from key kb0 & ~1 on. */
                     int64_t js = kb0 & ~(int64_t)1;
@@ -482,16 +510,15 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                     PHILOX_XY(a->rk, (uint32_t)gi, hb, bb, (uint32_t)(js / 2), npairs,
                               xb, yb);
                     const uint32_t *xo = xb + off, *yo = yb + off;
-                    V vT = VSET1(T);
                     int64_t found = 0;
                     for (int64_t j = 0; j < nkv; j += VL) {
                         unsigned mk = VLT(VMUL(VULO(xo + j), vT), VLOADU(P + j));
                         while (mk) {
-                            int lane = __builtin_ctz(mk);
+                            int64_t jj = j + __builtin_ctz(mk);
                             mk &= mk - 1;
-                            int64_t jj = j + lane;
                             cj[held] = kb0 + jj;
-                            cu[held] = sus_fw_uniform(xo[jj], yo[jj]);
+                            cx[held] = xo[jj];
+                            cy[held] = yo[jj];
                             cs[held] = S[jj];
                             held++;
                             found++;
@@ -534,23 +561,24 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
             sus_fw_kept *dst = (sus_fw_kept *)th->arena.p + th->arena_len;
             size_t base = (size_t)r * cv.cap;
             const int64_t *cj = cv.cj + base;
-            const double *cu = cv.cu + base;
+            const uint32_t *cx = cv.cx + base, *cy = cv.cy + base;
             const real *cs = cv.cs + base;
             V vmx = VSET1(mx), vl = VSET1(l);
             for (int64_t t0 = 0; t0 < held; t0 += VL) {
                 int64_t tn = held - t0 < VL ? held - t0 : VL;
                 for (int64_t t = 0; t < VL; t++)
-                    tmp[t] = t < tn ? cs[t0 + t] : 0;
-                VSTOREU(tmp, VDIV(FW(vexp)(VSUB(VLOADU(tmp), vmx)), vl));
+                    ts[t] = t < tn ? cs[t0 + t] : 0;
+                VSTOREU(ts, VDIV(FW(vexp)(VSUB(VLOADU(ts), vmx)), vl));
                 for (int64_t t = 0; t < tn; t++) {
-                    double w = (double)tmp[t];
+                    double w = (double)ts[t];
                     if (mode == SUS_FW_ALL) {
                         dst[keep].j = cj[t0 + t];
                         dst[keep].w = w;
                         keep++;
                     } else {
                         double q = a->c * w;
-                        if (cu[t0 + t] < (q < 1.0 ? q : 1.0)) {
+                        double u = sus_fw_uniform(cx[t0 + t], cy[t0 + t]);
+                        if (u < (q < 1.0 ? q : 1.0)) {
                             dst[keep].j = cj[t0 + t];
                             dst[keep].w = w > a->inv_c ? w : a->inv_c;
                             keep++;

@@ -87,6 +87,14 @@ static inline double hsum_pd(__m256d v)
     return _mm_cvtsd_f64(a);
 }
 
+/* The register blocks: VL lanes x NV vectors of keys per K panel. */
+#define VL_F32 8
+#define NV_F32 2
+#define VL_F64 4
+#define NV_F64 2
+#define PW_F32 (VL_F32 * NV_F32)
+#define PW_F64 (VL_F64 * NV_F64)
+
 /* ---- float ---- */
 #define FW(x)         x##_avx2_f32
 #define FW_DOUBLE     0
@@ -94,9 +102,9 @@ static inline double hsum_pd(__m256d v)
 #define REAL_MAX      FLT_MAX
 #define V             __m256
 #define VI            __m256i
-#define VL            8
+#define VL            VL_F32
 #define R             4
-#define NV            2
+#define NV            NV_F32
 #define VLOADU(p)     _mm256_loadu_ps(p)
 #define VSTOREU(p, v) _mm256_storeu_ps(p, v)
 #define VSET1(x)      _mm256_set1_ps(x)
@@ -130,9 +138,9 @@ static inline double hsum_pd(__m256d v)
 #define REAL_MAX      DBL_MAX
 #define V             __m256d
 #define VI            __m256i
-#define VL            4
+#define VL            VL_F64
 #define R             4
-#define NV            2
+#define NV            NV_F64
 #define VLOADU(p)     _mm256_loadu_pd(p)
 #define VSTOREU(p, v) _mm256_storeu_pd(p, v)
 #define VSET1(x)      _mm256_set1_pd(x)
@@ -159,4 +167,7 @@ static inline double hsum_pd(__m256d v)
 #define VISET1(x) _mm256_set1_epi64x(x)
 #include "fwd_kern.h"
 
-const sus_fw_kern sus_fw_kern_avx2 = {philox_xy_avx2, task_avx2_f32, task_avx2_f64};
+const sus_fw_kern sus_fw_kern_avx2 = {
+    philox_xy_avx2, task_avx2_f32, task_avx2_f64, pack_avx2_f32, pack_avx2_f64,
+    PW_F32,         PW_F64,        VL_F32,        VL_F64,
+};

@@ -60,6 +60,14 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
 }
 #define PHILOX_XY philox_xy_avx512
 
+/* The register blocks: VL lanes x NV vectors of keys per K panel. */
+#define VL_F32 16
+#define NV_F32 4
+#define VL_F64 8
+#define NV_F64 4
+#define PW_F32 (VL_F32 * NV_F32)
+#define PW_F64 (VL_F64 * NV_F64)
+
 /* ---- float ---- */
 #define FW(x)         x##_avx512_f32
 #define FW_DOUBLE     0
@@ -67,9 +75,9 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
 #define REAL_MAX      FLT_MAX
 #define V             __m512
 #define VI            __m512i
-#define VL            16
+#define VL            VL_F32
 #define R             4
-#define NV            4
+#define NV            NV_F32
 #define VLOADU(p)     _mm512_loadu_ps(p)
 #define VSTOREU(p, v) _mm512_storeu_ps(p, v)
 #define VSET1(x)      _mm512_set1_ps(x)
@@ -103,9 +111,9 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
 #define REAL_MAX      DBL_MAX
 #define V             __m512d
 #define VI            __m512i
-#define VL            8
+#define VL            VL_F64
 #define R             4
-#define NV            4
+#define NV            NV_F64
 #define VLOADU(p)     _mm512_loadu_pd(p)
 #define VSTOREU(p, v) _mm512_storeu_pd(p, v)
 #define VSET1(x)      _mm512_set1_pd(x)
@@ -132,5 +140,8 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
 #define VISET1(x) _mm512_set1_epi64(x)
 #include "fwd_kern.h"
 
-const sus_fw_kern sus_fw_kern_avx512 = {philox_xy_avx512, task_avx512_f32,
-                                        task_avx512_f64};
+const sus_fw_kern sus_fw_kern_avx512 = {
+    philox_xy_avx512, task_avx512_f32, task_avx512_f64,
+    pack_avx512_f32,  pack_avx512_f64, PW_F32,
+    PW_F64,           VL_F32,          VL_F64,
+};

@@ -72,6 +72,14 @@ static inline double f64_bits(uint64_t u)
 #define VISLL(v, k)   ((v) << (k))
 #define VISET1(x)     ((VI)(x))
 
+/* The register blocks: VL lanes x NV vectors of keys per K panel. */
+#define VL_F32 1
+#define NV_F32 4
+#define VL_F64 1
+#define NV_F64 4
+#define PW_F32 (VL_F32 * NV_F32)
+#define PW_F64 (VL_F64 * NV_F64)
+
 /* ---- float ---- */
 #define FW(x)     x##_portable_f32
 #define FW_DOUBLE 0
@@ -79,9 +87,9 @@ static inline double f64_bits(uint64_t u)
 #define REAL_MAX  FLT_MAX
 #define V         float
 #define VI        uint32_t
-#define VL        1
+#define VL        VL_F32
 #define R         4
-#define NV        4
+#define NV        NV_F32
 #define VULO(xp)  ((float)(*(xp) >> 8) * 0x1p-24f)
 #define VCASTI    bits_f32
 #define VCASTF    f32_bits
@@ -113,13 +121,22 @@ static inline double f64_bits(uint64_t u)
 #define REAL_MAX  DBL_MAX
 #define V         double
 #define VI        uint64_t
-#define VL        1
+#define VL        VL_F64
 #define R         4
-#define NV        4
+#define NV        NV_F64
 #define VULO(xp)  ((double)(*(xp) >> 5) * 0x1p-27)
 #define VCASTI    bits_f64
 #define VCASTF    f64_bits
 #include "fwd_kern.h"
 
-const sus_fw_kern sus_fw_kern_portable = {philox_xy_portable, task_portable_f32,
-                                          task_portable_f64};
+const sus_fw_kern sus_fw_kern_portable = {
+    philox_xy_portable,
+    task_portable_f32,
+    task_portable_f64,
+    pack_portable_f32,
+    pack_portable_f64,
+    PW_F32,
+    PW_F64,
+    VL_F32,
+    VL_F64,
+};
