@@ -31,7 +31,9 @@ enum { SUS_EXIT_OK = 0, SUS_EXIT_FAIL = 1, SUS_EXIT_USAGE = 2 };
     X(grad, "exact forward outputs and gradients (double or MPFR reference)")          \
     X(mask, "the canonical SUS mask (DESIGN.md 2.4) as CSR .npy files")                \
     X(sample, "one SUS estimate of dQ, dK, dV under the canonical or a given mask")    \
-    X(moments, "exact mean and variance of the SUS estimator, and its expected nnz")
+    X(moments, "exact mean and variance of the SUS estimator, and its expected nnz")   \
+    X(bench, "time fast/ on a random problem: forward with sampler, SUS and dense "    \
+             "bwd")
 
 #define SUS_CLI_DECLARE(name, summary)                                                 \
     int sus_cmd_##name(int argc, char **argv);                                         \

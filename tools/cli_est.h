@@ -7,7 +7,7 @@
 #ifndef SUS_TOOLS_CLI_EST_H
 #define SUS_TOOLS_CLI_EST_H
 
-#include "cli.h"
+#include "cli_fast.h"
 
 typedef enum sus_est_cmd { SUS_EST_MASK, SUS_EST_SAMPLE, SUS_EST_MOMENTS } sus_est_cmd;
 
@@ -27,6 +27,9 @@ typedef struct sus_est_opts {
     long prec;            /* moments: MPFR bits */
     int enumerate;        /* moments: by enumeration of every mask */
     int mag;              /* sample: also the magnitudes */
+    sus_cli_impl impl;    /* sample: ref (default) or fast (fast/) */
+    int has_dtype;
+    sus_dtype dtype; /* sample --impl fast: F4 or F8 (default F8) */
 } sus_est_opts;
 
 /* The command's name as the user typed it ("mask", "sample", "moments"). */

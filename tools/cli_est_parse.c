@@ -20,6 +20,9 @@ enum {
     OPT_MAG,
     OPT_PREC,
     OPT_ENUMERATE,
+    OPT_IMPL,
+    OPT_DTYPE,
+    OPT_LAST = OPT_DTYPE,
     OPT_HELP = 'h'
 };
 
@@ -53,6 +56,8 @@ static const struct option sample_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"mask", required_argument, NULL, OPT_MASK},
     {"mag", no_argument, NULL, OPT_MAG},
+    {"impl", required_argument, NULL, OPT_IMPL},
+    {"dtype", required_argument, NULL, OPT_DTYPE},
     {NULL, 0, NULL, 0},
 };
 
@@ -153,6 +158,18 @@ static sus_cli_parse_result parse_one(int c, sus_est_opts *o, unsigned char *see
         if (once(seen, c, "--prec", msg))
             return SUS_CLI_BAD;
         return parse_prec(optarg, &o->prec, msg);
+    case OPT_IMPL:
+        if (once(seen, c, "--impl", msg))
+            return SUS_CLI_BAD;
+        return sus_cli_parse_impl("--impl", optarg, &o->impl, msg) ? SUS_CLI_RUN
+                                                                   : SUS_CLI_BAD;
+    case OPT_DTYPE:
+        if (once(seen, c, "--dtype", msg))
+            return SUS_CLI_BAD;
+        o->has_dtype = 1;
+        return sus_cli_parse_fast_dtype("--dtype", optarg, &o->dtype, msg)
+                   ? SUS_CLI_RUN
+                   : SUS_CLI_BAD;
     case OPT_CAUSAL:
         o->causal = 1;
         return SUS_CLI_RUN;
@@ -168,6 +185,28 @@ static sus_cli_parse_result parse_one(int c, sus_est_opts *o, unsigned char *see
 }
 
 /* What the command needs once every option is read. */
+/* --impl fast runs fast/, which draws only the minc mask and has no
+ * magnitudes; --dtype is its computing dtype. */
+static sus_cli_parse_result check_impl(const sus_est_opts *o, char *msg)
+{
+    if (o->impl != SUS_CLI_IMPL_FAST) {
+        if (o->has_dtype)
+            return sus_cli_bad(msg, "--dtype needs --impl fast: the reference "
+                                    "computes in double");
+        return SUS_CLI_RUN;
+    }
+    if (o->rule != &sus_rule_minc)
+        return sus_cli_bad(msg,
+                           "--rule %s cannot be used with --impl fast, which draws "
+                           "the minc mask only (use --impl ref, or give the mask "
+                           "with --mask)",
+                           o->rule->name);
+    if (o->mag)
+        return sus_cli_bad(msg, "--mag cannot be used with --impl fast: the "
+                                "magnitudes come from the reference (--impl ref)");
+    return SUS_CLI_RUN;
+}
+
 static sus_cli_parse_result check_required(const sus_est_opts *o,
                                            const unsigned char *seen, char *msg)
 {
@@ -184,6 +223,8 @@ static sus_cli_parse_result check_required(const sus_est_opts *o,
         if (required[i].need && !required[i].value)
             return sus_cli_bad(msg, "missing required option %s", required[i].option);
     }
+    if (check_impl(o, msg) != SUS_CLI_RUN)
+        return SUS_CLI_BAD;
     if (o->mask) {
         /* The given mask is used as it is: a budget, seed or rule could
          * only be ignored, and a user who passes them expects an effect. */
@@ -217,11 +258,12 @@ sus_cli_parse_result sus_est_parse(sus_est_cmd cmd, int argc, char **argv,
     o->cmd = cmd;
     o->rule = &sus_rule_minc;
     o->prec = SUS_MPFR_DEFAULT_PREC;
+    o->dtype = SUS_DTYPE_F8;
     msg[0] = '\0';
     const struct option *table = cmd == SUS_EST_MASK     ? mask_options
                                  : cmd == SUS_EST_SAMPLE ? sample_options
                                                          : moments_options;
-    unsigned char seen[OPT_ENUMERATE - OPT_Q + 1] = {0};
+    unsigned char seen[OPT_LAST - OPT_Q + 1] = {0};
     int help = 0;
     sus_cli_parse_result r = SUS_CLI_RUN;
     /* As sus_grad_parse: optind = 0 reinitializes glibc's getopt, "+" stops

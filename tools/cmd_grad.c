@@ -29,6 +29,13 @@ const char sus_cmd_grad_help[] =
     "                 double-precision reference instead.\n"
     "  --mag          also write the magnitudes |y|_mag of DESIGN.md 3: O_mag.npy,\n"
     "                 lse_mag.npy, dQ_mag.npy, dK_mag.npy, dV_mag.npy\n"
+    "  --impl NAME    ref (default): the references above; fast: the optimized\n"
+    "                 implementation (fast/: tiled forward, then its dense exact\n"
+    "                 backward), which computes in --dtype and whose results are\n"
+    "                 widened to float64. --prec and --mag are refused with fast:\n"
+    "                 check it against `sus grad --prec 0 --mag` instead.\n"
+    "  --dtype T      with --impl fast: f64 (default) or f32. The inputs, read as\n"
+    "                 float64, are rounded to T first.\n"
     "  -h, --help     print this help and exit\n"
     "\n"
     "Exit status: 0 success, 2 bad usage or bad input, 1 any other failure.\n";
@@ -43,6 +50,8 @@ enum {
     OPT_CAUSAL,
     OPT_PREC,
     OPT_MAG,
+    OPT_IMPL,
+    OPT_DTYPE,
     OPT_HELP = 'h'
 };
 
@@ -56,6 +65,8 @@ static const struct option grad_options[] = {
     {"causal", no_argument, NULL, OPT_CAUSAL},
     {"prec", required_argument, NULL, OPT_PREC},
     {"mag", no_argument, NULL, OPT_MAG},
+    {"impl", required_argument, NULL, OPT_IMPL},
+    {"dtype", required_argument, NULL, OPT_DTYPE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -87,7 +98,7 @@ static sus_cli_parse_result parse_prec(const char *text, long *prec, char *msg)
 }
 
 static sus_cli_parse_result parse_one(int c, sus_grad_opts *o, int *seen_prec,
-                                      char *msg)
+                                      int *seen_impl, char *msg)
 {
     switch (c) {
     case OPT_Q:
@@ -117,6 +128,19 @@ static sus_cli_parse_result parse_one(int c, sus_grad_opts *o, int *seen_prec,
     case OPT_MAG:
         o->mag = 1;
         return SUS_CLI_RUN;
+    case OPT_IMPL:
+        if (*seen_impl)
+            return sus_cli_bad(msg, "--impl given more than once");
+        *seen_impl = 1;
+        return sus_cli_parse_impl("--impl", optarg, &o->impl, msg) ? SUS_CLI_RUN
+                                                                   : SUS_CLI_BAD;
+    case OPT_DTYPE:
+        if (o->has_dtype)
+            return sus_cli_bad(msg, "--dtype given more than once");
+        o->has_dtype = 1;
+        return sus_cli_parse_fast_dtype("--dtype", optarg, &o->dtype, msg)
+                   ? SUS_CLI_RUN
+                   : SUS_CLI_BAD;
     default:
         return sus_cli_bad(msg, "internal error: unhandled option %d", c);
     }
@@ -126,8 +150,9 @@ sus_cli_parse_result sus_grad_parse(int argc, char **argv, sus_grad_opts *o, cha
 {
     memset(o, 0, sizeof *o);
     o->prec = SUS_MPFR_DEFAULT_PREC;
+    o->dtype = SUS_DTYPE_F8;
     msg[0] = '\0';
-    int seen_prec = 0, help = 0;
+    int seen_prec = 0, seen_impl = 0, help = 0;
     sus_cli_parse_result r = SUS_CLI_RUN;
     /* optind = 0 makes glibc reinitialize fully, so the parser can run again
      * in the same process; "+" stops at the first operand, ":" and opterr = 0
@@ -147,7 +172,7 @@ sus_cli_parse_result sus_grad_parse(int argc, char **argv, sus_grad_opts *o, cha
         if (c == '?' || c == ':')
             r = sus_cli_getopt_error(c, argc, argv, msg);
         else
-            r = parse_one(c, o, &seen_prec, msg);
+            r = parse_one(c, o, &seen_prec, &seen_impl, msg);
     }
     if (help)
         return SUS_CLI_HELP;
@@ -165,6 +190,17 @@ sus_cli_parse_result sus_grad_parse(int argc, char **argv, sus_grad_opts *o, cha
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         if (!required[i].value)
             return sus_cli_bad(msg, "missing required option %s", required[i].option);
+    }
+    if (o->impl == SUS_CLI_IMPL_FAST) {
+        if (seen_prec)
+            return sus_cli_bad(msg, "--prec cannot be used with --impl fast, which "
+                                    "computes in --dtype (f32 or f64)");
+        if (o->mag)
+            return sus_cli_bad(msg, "--mag cannot be used with --impl fast: the "
+                                    "magnitudes come from the reference (--impl ref)");
+    } else if (o->has_dtype) {
+        return sus_cli_bad(msg, "--dtype needs --impl fast: the reference computes "
+                                "in double or MPFR (--prec)");
     }
     return SUS_CLI_RUN;
 }

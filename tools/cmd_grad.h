@@ -5,7 +5,7 @@
 #ifndef SUS_TOOLS_CMD_GRAD_H
 #define SUS_TOOLS_CMD_GRAD_H
 
-#include "cli.h"
+#include "cli_fast.h"
 
 typedef struct sus_grad_opts {
     const char *q, *k, *v, *dout; /* input .npy paths (point into argv) */
@@ -13,8 +13,11 @@ typedef struct sus_grad_opts {
     int has_scale;
     double scale; /* valid if has_scale; else 1/sqrt(d) */
     int causal;
-    long prec; /* 0: the double reference; else MPFR bits */
-    int mag;   /* also write the magnitudes */
+    long prec;         /* 0: the double reference; else MPFR bits */
+    int mag;           /* also write the magnitudes */
+    sus_cli_impl impl; /* ref (default) or fast: fast/'s forward and dense backward */
+    int has_dtype;
+    sus_dtype dtype; /* fast: the computing dtype, F4 or F8 (default F8) */
 } sus_grad_opts;
 
 /* Parses argv (argv[0] is "grad") into *o. Returns SUS_CLI_RUN, SUS_CLI_HELP,

@@ -27,9 +27,33 @@ static sus_grads grads_of(sus_array *r)
     return g;
 }
 
+/* --impl fast: fast/'s forward (no mask) and dense backward in o->dtype,
+ * widened to the float64 outputs. */
+static int compute_fast(const sus_grad_opts *o, const sus_cli_attn *in, sus_array *res,
+                        sus_error *err)
+{
+    double scale = o->has_scale ? o->scale : sus_default_scale(in->shape.d);
+    sus_cli_fast f;
+    int rc = sus_cli_fast_open(in, scale, o->causal, o->dtype, &f, err);
+    if (rc)
+        return rc;
+    rc = sus_fast_forward(f.ctx, &f.p, 0.0, 0, f.o, f.lse, NULL, err);
+    if (!rc)
+        rc = sus_fast_dense_backward(f.ctx, &f.p, f.o, f.lse, f.dq, f.dk, f.dv, err);
+    if (!rc) {
+        const void *src[OUT_COUNT] = {f.o, f.lse, f.dq, f.dk, f.dv};
+        for (int i = 0; i < OUT_COUNT; i++)
+            sus_cli_fast_widen(src[i], res[i].count, o->dtype, res[i].data);
+    }
+    sus_cli_fast_close(&f);
+    return rc;
+}
+
 static int compute(const sus_grad_opts *o, const sus_cli_attn *in, sus_array *res,
                    sus_error *err)
 {
+    if (o->impl == SUS_CLI_IMPL_FAST)
+        return compute_fast(o, in, res, err);
     sus_attn a = {
         .shape = in->shape,
         .scale = o->has_scale ? o->scale : sus_default_scale(in->shape.d),
