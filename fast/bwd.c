@@ -17,8 +17,9 @@ enum {
     SLOT_D = SUS_FI_SLOT_BWD0, /* D_i for every row of the problem */
     SLOT_COLPTR,               /* sparse: colptr[m + 1]; dense: K^T, V^T */
     SLOT_CNT,                  /* sparse: per-thread column counts, threads x m */
-    SLOT_CROW,                 /* sparse: the CSC's query rows */
-    SLOT_CW                    /* sparse: the CSC's W~, in the dtype */
+    SLOT_CSC,                  /* sparse: the CSC entries (row, W~) */
+    SLOT_CT,                   /* sparse: t in CSC order */
+    SLOT_TQ                    /* sparse: t in CSR order */
 };
 /* Per-thread slot of the dense tiles. */
 #define SLOT_TILE SUS_FI_SLOT_BWD0
@@ -119,6 +120,17 @@ static int check_outputs(const sus_fast_ctx *ctx, const void *o, const void *dq,
     return SUS_OK;
 }
 
+/* The SUS backward, per head, in four phases separated by barriers:
+ *  1. each thread counts the entries per column of its share of rows;
+ *  2. one thread turns the counts into column starts (colptr) and each
+ *     share's first entry in each column;
+ *  3. each thread scatters its rows into the CSC (stable: shares are in row
+ *     order), then runs passes A (t and dV) and B (dK) over its share of
+ *     columns; each pass gathers rows of one array only (dO, then Q), which
+ *     keeps its random reads within a cache-sized set at large n;
+ *  4. each thread runs pass C (dQ) over its share of rows.
+ * The CSC and every sum are the same whatever the shares, hence the same
+ * bits for any thread count. Shares are balanced by entries, not rows. */
 int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                           const sus_mask *mk, const void *o, void *dq, void *dk,
                           void *dv, sus_error *err)
@@ -128,12 +140,15 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
         (rc = sus_mask_check(mk, &p->shape, p->causal, err)))
         return rc;
     const sus_shape sh = p->shape;
-    /* The CSC stores query rows as int32 to halve its traffic. */
+    /* The float32 CSC stores query rows as int32, to keep entries at 8
+     * bytes. */
     if (sh.n > INT32_MAX)
         return sus_i_fail(err, SUS_ERR_UNSUPPORTED,
                           "fast SUS backward: n = %lld query rows exceed 2^31 - 1",
                           (long long)sh.n);
-    const size_t es = p->dtype == SUS_DTYPE_F4 ? sizeof(float) : sizeof(double);
+    const int f32 = p->dtype == SUS_DTYPE_F4;
+    const size_t es = f32 ? sizeof(float) : sizeof(double);
+    const size_t ces = f32 ? sizeof(sus_fb_centry_f32) : sizeof(sus_fb_centry_f64);
     const sus_fb_kern *kn = pick(ctx->simd, p->dtype);
     const int64_t heads = sh.B * sh.H;
     int64_t max_nnz = 0;
@@ -141,29 +156,29 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
         int64_t c = mk->indptr[(hh + 1) * sh.n] - mk->indptr[hh * sh.n];
         max_nnz = c > max_nnz ? c : max_nnz;
     }
-    /* Sizes: shape_sizes checked B*H*n and m*d element counts; the rest is
-     * checked here. */
-    size_t cnt_bytes, crow_bytes, cw_bytes;
+    /* Element counts of B*H*n, m*d and nnz arrays were checked by
+     * sus_shape_sizes and by the mask's existence; the products with
+     * the thread count and the entry sizes are checked here. */
+    const size_t nz = (size_t)max_nnz + 1;
+    size_t cnt_bytes, csc_bytes, ct_bytes;
     void *dd = sus_fi_scratch(ctx, SLOT_D, (size_t)(heads * sh.n) * es);
     int64_t *colptr =
         sus_fi_scratch(ctx, SLOT_COLPTR, (size_t)(sh.m + 1) * sizeof(int64_t));
     int64_t *cnt = NULL;
-    int32_t *crow = NULL;
-    void *cw = NULL;
+    void *csc = NULL, *ct = NULL, *tq = NULL;
     if (sus_i_mul_size((size_t)ctx->threads, (size_t)sh.m * sizeof(int64_t),
                        &cnt_bytes) &&
-        sus_i_mul_size((size_t)max_nnz + 1, sizeof(int32_t), &crow_bytes) &&
-        sus_i_mul_size((size_t)max_nnz + 1, es, &cw_bytes)) {
+        sus_i_mul_size(nz, ces, &csc_bytes) && sus_i_mul_size(nz, es, &ct_bytes)) {
         cnt = sus_fi_scratch(ctx, SLOT_CNT, cnt_bytes);
-        crow = sus_fi_scratch(ctx, SLOT_CROW, crow_bytes);
-        cw = sus_fi_scratch(ctx, SLOT_CW, cw_bytes);
+        csc = sus_fi_scratch(ctx, SLOT_CSC, csc_bytes);
+        ct = sus_fi_scratch(ctx, SLOT_CT, ct_bytes);
+        tq = sus_fi_scratch(ctx, SLOT_TQ, ct_bytes);
     }
-    if (!dd || !colptr || !cnt || !crow || !cw)
+    if (!dd || !colptr || !cnt || !csc || !ct || !tq)
         return sus_i_fail(err, SUS_ERR_NOMEM, "fast SUS backward: out of memory");
     if ((rc = compute_d(ctx, p, kn, o, NULL, dd, err)))
         return rc;
 
-    const int f32 = p->dtype == SUS_DTYPE_F4;
 #pragma omp parallel num_threads(ctx->threads)
     {
         const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
@@ -189,20 +204,16 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 .indices = mk->indices,
                 .wtilde = mk->wtilde,
                 .colptr = colptr,
-                .crow = crow,
-                .cw = cw,
+                .csc = csc,
+                .ct = ct,
+                .tq = tq,
             };
-            /* Rows: dQ, and this share's count of entries per column. */
             int64_t r0, r1;
             share(ip, sh.n, tid, nt, &r0, &r1);
-            kn->sparse_rows(&h, r0, r1);
             memset(mycnt, 0, (size_t)sh.m * sizeof *mycnt);
             for (int64_t e = ip[r0]; e < ip[r1]; e++)
                 mycnt[mk->indices[e]]++;
 #pragma omp barrier
-                /* Column starts, and each share's first slot in each column:
-                 * shares are in row order, so the CSC lists each column's
-                 * rows in ascending order whatever the number of threads. */
 #pragma omp single
             {
                 int64_t pos = 0;
@@ -216,19 +227,14 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 }
                 colptr[sh.m] = pos;
             }
-            for (int64_t i = r0; i < r1; i++)
-                for (int64_t e = ip[i]; e < ip[i + 1]; e++) {
-                    int64_t slot = mycnt[mk->indices[e]]++;
-                    crow[slot] = (int32_t)i;
-                    if (f32)
-                        ((float *)cw)[slot] = (float)mk->wtilde[e];
-                    else
-                        ((double *)cw)[slot] = mk->wtilde[e];
-                }
+            kn->scatter(&h, r0, r1, mycnt);
 #pragma omp barrier
             int64_t c0, c1;
             share(colptr, sh.m, tid, nt, &c0, &c1);
-            kn->sparse_cols(&h, c0, c1);
+            kn->sparse_v(&h, c0, c1);
+            kn->sparse_k(&h, c0, c1);
+#pragma omp barrier
+            kn->sparse_q(&h, r0, r1);
             /* The next head reuses the CSC. */
 #pragma omp barrier
         }

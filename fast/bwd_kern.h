@@ -3,6 +3,7 @@
  * (SIMD level, dtype) by the kern_bwd_<dtype>_<level>.c files, which define
  * before including it:
  *   FB_REAL    float or double
+ *   FB_F32     1 for float, 0 for double
  *   FB_IREAL   the signed integer type of the same width (int32_t, int64_t)
  *   FB_VBYTES  the vector width in bytes (16, 32, 64)
  *   FB_R       rows per register tile of the small GEMM (<= 4)
@@ -17,8 +18,9 @@
  * thread count or the partition): that is what makes fast/'s backward
  * bit-identical for any number of threads.
  */
-#if !defined(FB_REAL) || !defined(FB_IREAL) || !defined(FB_VBYTES) ||                  \
-    !defined(FB_R) || !defined(FB_NV) || !defined(FB_FMA) || !defined(FB_TABLE)
+#if !defined(FB_REAL) || !defined(FB_F32) || !defined(FB_IREAL) ||                     \
+    !defined(FB_VBYTES) || !defined(FB_R) || !defined(FB_NV) || !defined(FB_FMA) ||    \
+    !defined(FB_TABLE)
 #error "bwd_kern.h is a template: include it from a kern_bwd_*.c file"
 #endif
 
@@ -39,6 +41,10 @@ typedef FB_IREAL VI __attribute__((vector_size(FB_VBYTES)));
 /* Mask entries processed per batch: their coefficients are computed first,
  * then accumulated with the accumulators held in registers. */
 #define TB 16
+/* Prefetch distance, in mask entries. */
+#ifndef PF
+#define PF 8
+#endif
 
 /* Unaligned loads and stores: the rows of Q, K, V and dO have any width. */
 INL V vload(const real *p)
@@ -63,15 +69,38 @@ INL V vsel(VI m, V a, V b)
     return (V)(((VI)a & m) | ((VI)b & ~m));
 }
 
-/* Sum of the lanes, as a fixed tree (halves added pairwise). */
+/* Sum of the lanes, as a fixed tree: the two halves added, recursively.
+ * Half-width vector types (not a loop over lanes) keep it in registers. */
+typedef real V32 __attribute__((vector_size(32)));
+typedef real V16 __attribute__((vector_size(16)));
+
+INL real hsum16(V16 v)
+{
+#if FB_F32
+    return (v[0] + v[2]) + (v[1] + v[3]);
+#else
+    return v[0] + v[1];
+#endif
+}
+
 INL real hsum(V v)
 {
-    real a[VW];
-    memcpy(a, &v, sizeof a);
-    for (int w = VW / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++)
-            a[l] += a[l + w];
-    return a[0];
+#if FB_VBYTES == 64
+    V32 a, b;
+    memcpy(&a, &v, sizeof a);
+    memcpy(&b, (const char *)&v + sizeof a, sizeof b);
+    V32 h = a + b;
+#elif FB_VBYTES == 32
+    V32 h = v;
+#endif
+#if FB_VBYTES >= 32
+    V16 c, e;
+    memcpy(&c, &h, sizeof c);
+    memcpy(&e, (const char *)&h + sizeof c, sizeof e);
+    return hsum16(c + e);
+#else
+    return hsum16(v);
+#endif
 }
 
 /* a . b over w elements: two vector accumulators (to halve the dependency
@@ -154,7 +183,13 @@ static void axpy_rows(real *out, int64_t w, const real *const *rows, const real 
 INL void prefetch_row(const real *p, int64_t w)
 {
     const char *c = (const char *)p;
-    for (int64_t b = 0; b < w * (int64_t)sizeof(real); b += 64)
+#ifdef PF_LINES
+    int64_t lim = w * (int64_t)sizeof(real) < PF_LINES * 64 ? w * (int64_t)sizeof(real)
+                                                            : PF_LINES * 64;
+#else
+    int64_t lim = w * (int64_t)sizeof(real);
+#endif
+    for (int64_t b = 0; b < lim; b += 64)
         __builtin_prefetch(c + b);
 }
 
@@ -167,16 +202,106 @@ static void k_rowdot(const void *a_, const void *b_, int64_t w, int64_t r0, int6
         out[r] = dot(a + r * w, b + r * w, w);
 }
 
-/* dQ_i = s sum_j t_ij K_j with t_ij = W~_ij (dO_i . V_j - D_i), j ascending. */
-static void k_sparse_rows(const sus_fb_head *h, int64_t i0, int64_t i1)
+#if FB_F32
+typedef sus_fb_centry_f32 centry;
+#else
+typedef sus_fb_centry_f64 centry;
+#endif
+
+/* Rows [i0, i1) into the CSC, in row order (so each column lists its rows
+ * in ascending order). */
+static void k_scatter(const sus_fb_head *h, int64_t i0, int64_t i1, int64_t *pos)
 {
-    const real *K = h->k, *Vv = h->v, *dO = h->dout, *D = h->dd;
-    real *dQ = h->dq;
-    const int64_t d = h->d, dv = h->dv;
+    centry *csc = h->csc;
+    const int64_t base = h->indptr[0];
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t e = h->indptr[i]; e < h->indptr[i + 1]; e++) {
+            const int64_t p = pos[h->indices[e]]++;
+            csc[p].i = (FB_IREAL)i;
+            csc[p].w = (real)h->wtilde[e];
+            csc[p].e = e - base;
+        }
+}
+
+/* Pass A, over columns: t_ij = W~_ij (dO_i . V_j - D_i), computed once
+ * and stored in CSC order for pass B and in CSR order for pass C (a random
+ * store, which unlike a random load does not stall), and
+ * dV_j = sum_i W~_ij dO_i, i ascending.
+ * Each pass gathers rows of one array only (here dO), so that its random
+ * reads stay within a cache-sized working set at large n. */
+static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
+{
+    const real *Vv = h->v, *dO = h->dout, *D = h->dd;
+    const centry *csc = h->csc;
+    real *ct = h->ct, *tq = h->tq, *dV = h->dv_out;
+    const int64_t dv = h->dv;
+    const int64_t pend = h->colptr[j1];
+    for (int64_t j = j0; j < j1; j++) {
+        const real *vj = Vv + j * dv;
+        real *out = dV + j * dv;
+        const int64_t p0 = h->colptr[j], p1 = h->colptr[j + 1];
+        if (p0 == p1) {
+            memset(out, 0, (size_t)dv * sizeof *out);
+            continue;
+        }
+        for (int64_t b = p0; b < p1; b += TB) {
+            const int nb = p1 - b < TB ? (int)(p1 - b) : TB;
+            const real *rows[TB];
+            real coef[TB];
+            for (int e = 0; e < nb; e++) {
+                if (b + e + PF < pend)
+                    prefetch_row(dO + (int64_t)csc[b + e + PF].i * dv, dv);
+                const int64_t i = csc[b + e].i;
+                const real w = csc[b + e].w;
+                rows[e] = dO + i * dv;
+                coef[e] = w;
+                const real t = w * (dot(rows[e], vj, dv) - D[i]);
+                ct[b + e] = t;
+                tq[csc[b + e].e] = t;
+            }
+            axpy_rows(out, dv, rows, coef, nb, b == p0, b + nb == p1, 1);
+        }
+    }
+}
+
+/* Pass B, over columns: dK_j = s sum_i t_ij Q_i, i ascending. */
+static void k_sparse_k(const sus_fb_head *h, int64_t j0, int64_t j1)
+{
+    const real *Q = h->q, *ct = h->ct;
+    const centry *csc = h->csc;
+    real *dK = h->dk;
+    const int64_t d = h->d;
     const real s = (real)h->scale;
+    const int64_t pend = h->colptr[j1];
+    for (int64_t j = j0; j < j1; j++) {
+        real *out = dK + j * d;
+        const int64_t p0 = h->colptr[j], p1 = h->colptr[j + 1];
+        if (p0 == p1) {
+            memset(out, 0, (size_t)d * sizeof *out);
+            continue;
+        }
+        for (int64_t b = p0; b < p1; b += TB) {
+            const int nb = p1 - b < TB ? (int)(p1 - b) : TB;
+            const real *rows[TB];
+            for (int e = 0; e < nb; e++) {
+                if (b + e + PF < pend)
+                    prefetch_row(Q + (int64_t)csc[b + e + PF].i * d, d);
+                rows[e] = Q + (int64_t)csc[b + e].i * d;
+            }
+            axpy_rows(out, d, rows, ct + b, nb, b == p0, b + nb == p1, s);
+        }
+    }
+}
+
+/* Pass C, over rows: dQ_i = s sum_j t_ij K_j, j ascending. */
+static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1)
+{
+    const real *K = h->k, *tq = (const real *)h->tq - h->indptr[0];
+    real *dQ = h->dq;
+    const int64_t d = h->d;
+    const real s = (real)h->scale;
+    const int64_t pend = h->indptr[i1];
     for (int64_t i = i0; i < i1; i++) {
-        const real *g = dO + i * dv;
-        const real Di = D[i];
         real *out = dQ + i * d;
         const int64_t e0 = h->indptr[i], e1 = h->indptr[i + 1];
         if (e0 == e1) {
@@ -186,61 +311,12 @@ static void k_sparse_rows(const sus_fb_head *h, int64_t i0, int64_t i1)
         for (int64_t b = e0; b < e1; b += TB) {
             const int nb = e1 - b < TB ? (int)(e1 - b) : TB;
             const real *rows[TB];
-            real coef[TB];
-            /* The next batch's rows are fetched while this one computes. */
-            const int64_t pe = b + TB + TB < e1 ? b + TB + TB : e1;
-            for (int64_t e = b + TB; e < pe; e++) {
-                prefetch_row(Vv + h->indices[e] * dv, dv);
-                prefetch_row(K + h->indices[e] * d, d);
-            }
             for (int e = 0; e < nb; e++) {
-                const int64_t j = h->indices[b + e];
-                const real w = (real)h->wtilde[b + e];
-                coef[e] = w * (dot(g, Vv + j * dv, dv) - Di);
-                rows[e] = K + j * d;
+                if (b + e + PF < pend)
+                    prefetch_row(K + h->indices[b + e + PF] * d, d);
+                rows[e] = K + h->indices[b + e] * d;
             }
-            axpy_rows(out, d, rows, coef, nb, b == e0, b + nb == e1, s);
-        }
-    }
-}
-
-/* dK_j = s sum_i t_ij Q_i and dV_j = sum_i W~_ij dO_i, i ascending, from
- * the CSC view; t_ij is recomputed exactly as k_sparse_rows computes it,
- * which costs one dot product on rows this loop loads anyway. */
-static void k_sparse_cols(const sus_fb_head *h, int64_t j0, int64_t j1)
-{
-    const real *Q = h->q, *Vv = h->v, *dO = h->dout, *D = h->dd, *cw = h->cw;
-    real *dK = h->dk, *dV = h->dv_out;
-    const int64_t d = h->d, dv = h->dv;
-    const real s = (real)h->scale;
-    for (int64_t j = j0; j < j1; j++) {
-        const real *vj = Vv + j * dv;
-        real *outk = dK + j * d, *outv = dV + j * dv;
-        const int64_t p0 = h->colptr[j], p1 = h->colptr[j + 1];
-        if (p0 == p1) {
-            memset(outk, 0, (size_t)d * sizeof *outk);
-            memset(outv, 0, (size_t)dv * sizeof *outv);
-            continue;
-        }
-        for (int64_t b = p0; b < p1; b += TB) {
-            const int nb = p1 - b < TB ? (int)(p1 - b) : TB;
-            const real *qrows[TB], *grows[TB];
-            real tk[TB], tv[TB];
-            const int64_t pe = b + TB + TB < p1 ? b + TB + TB : p1;
-            for (int64_t p = b + TB; p < pe; p++) {
-                prefetch_row(dO + (int64_t)h->crow[p] * dv, dv);
-                prefetch_row(Q + (int64_t)h->crow[p] * d, d);
-            }
-            for (int e = 0; e < nb; e++) {
-                const int64_t i = h->crow[b + e];
-                const real w = cw[b + e];
-                grows[e] = dO + i * dv;
-                qrows[e] = Q + i * d;
-                tk[e] = w * (dot(grows[e], vj, dv) - D[i]);
-                tv[e] = w;
-            }
-            axpy_rows(outk, d, qrows, tk, nb, b == p0, b + nb == p1, s);
-            axpy_rows(outv, dv, grows, tv, nb, b == p0, b + nb == p1, 1);
+            axpy_rows(out, d, rows, tq + b, nb, b == e0, b + nb == e1, s);
         }
     }
 }
@@ -474,5 +550,5 @@ static void k_dense_k(const sus_fb_head *h, int64_t j0, void *ws_)
     }
 }
 
-const sus_fb_kern FB_TABLE = {k_rowdot,    k_sparse_rows, k_sparse_cols,
-                              k_transpose, k_dense_q,     k_dense_k};
+const sus_fb_kern FB_TABLE = {k_rowdot,   k_scatter,   k_sparse_v, k_sparse_k,
+                              k_sparse_q, k_transpose, k_dense_q,  k_dense_k};

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #define FB_REAL         float
+#define FB_F32          1
 #define FB_IREAL        int32_t
 #define FB_VBYTES       16
 #define FB_R            4

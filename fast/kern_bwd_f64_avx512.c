@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #define FB_REAL         double
+#define FB_F32          0
 #define FB_IREAL        int64_t
 #define FB_VBYTES       64
 #define FB_R            4
