@@ -444,6 +444,16 @@ int64_t sus_tf_check_mask(sus_tf_problem *t, double c, uint64_t seed,
             int64_t j = jg < jw ? jg : jw;
             size_t s = (size_t)r * (size_t)m + (size_t)j;
             double W = t->W[s], cond = t->cond[s];
+            /* float32: W~ = max(W, 1/c) with W a float32 value; the floor
+             * 1/c may be the double 1/c (as fast/ gives it) or its float */
+            if (t->dtype == SUS_DTYPE_F4 && jg < m &&
+                got->wtilde[eg] != (double)(float)got->wtilde[eg] &&
+                got->wtilde[eg] != 1.0 / c) {
+                print_error("%s: f32 mask: wtilde[%lld] = %.17g is neither a float32 "
+                            "value nor 1/c\n",
+                            what, (long long)eg, got->wtilde[eg]);
+                _fail(file, line);
+            }
             if (jg == jw) {
                 double exact = isinf(c) ? W : fmax(W, 1.0 / c);
                 double tol = SUS_TAU * k * u * exact * cond + tiny;

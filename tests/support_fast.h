@@ -107,7 +107,9 @@ void sus_tf_check_same_mask(const sus_mask *a, const sus_mask *b, const char *wh
 /*
  * The mask of fast/ against the canonical mask (sus_ref_mask with minc, c,
  * seed, on t->p's double inputs):
- *  - got must be well-formed (sus_mask_check);
+ *  - got must be well-formed (sus_mask_check); for float32 every wtilde
+ *    must be a float32 value (sus.h: the dtype's W~ widened to double) or
+ *    the floor 1/c in double (W~ = max(W, 1/c) with the dtype's W);
  *  - an entry in exactly one of the two masks must be borderline:
  *        |u_ij - q_ij| <= tau k u cond_ij q_ij + c tiny,
  *    q the canonical q (sus_ref_probs), u the dtype's unit roundoff,

@@ -7,8 +7,8 @@
  *  - sus_fast_forward, sus_fast_sus_backward, sus_fast_dense_backward:
  *    NULL context, problem, input or output; a dtype other than float32
  *    and float64; a bad shape; a non-finite scale or input (named); a bad
- *    budget; a malformed mask for the backward (the status sus_mask_check
- *    gives for it).
+ *    budget; logits that overflow the dtype (SUS_ERR_RANGE); a malformed
+ *    mask for the backward (the status sus_mask_check gives for it).
  */
 #include <math.h>
 #include <stdio.h>
@@ -323,8 +323,30 @@ static void test_budget(void **state)
     fixture_free(&f);
 }
 
+/* Logits beyond the dtype's range (finite inputs whose products
+ * overflow): SUS_ERR_RANGE, as the reference gives when a logit overflows
+ * double, never a NaN result with SUS_OK. */
+static void test_range(void **state)
+{
+    (void)state;
+    for (int di = 0; di < 2; di++) {
+        fixture f;
+        fixture_init(&f, dtypes[di]);
+        const double big = dtypes[di] == SUS_DTYPE_F4 ? 1e20 : 1e200;
+        for (size_t x = 0; x < f.t.p.z.q; x++)
+            f.t.p.q[x] = big * (double)(x % 3 == 0 ? 1 : -1);
+        for (size_t x = 0; x < f.t.p.z.k; x++)
+            f.t.p.k[x] = big * (x % 2 ? 1.0 : -0.5);
+        sus_tf_sync(&f.t);
+        sus_error err;
+        int rc = sus_fast_forward(f.ctx, &f.t.fp, 2.0, 1, f.o.o, f.o.lse, NULL, &err);
+        expect_one(rc, &err, SUS_ERR_RANGE, NULL, "forward", sus_tf_name(f.t.dtype));
+        fixture_free(&f);
+    }
+}
+
 /* Each malformed mask: the backward refuses it with the status that
- * sus_mask_check gives, before writing anything. */
+ * sus_mask_check gives. */
 static void test_bad_mask(void **state)
 {
     (void)state;
@@ -427,7 +449,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctx),       cmocka_unit_test(test_null_and_dtype),
         cmocka_unit_test(test_nonfinite), cmocka_unit_test(test_budget),
-        cmocka_unit_test(test_bad_mask),
+        cmocka_unit_test(test_range),     cmocka_unit_test(test_bad_mask),
     };
     return cmocka_run_group_tests_name("fast_errors", tests, NULL, NULL);
 }

@@ -9,7 +9,8 @@
  *    float64 must have none; kept W~ within the bound of max(W, 1/c);
  *    counted and reported; over random shapes (B, H in 1..2; n, m in
  *    1..70; d, dv in 1..16), causal and not, c in {0.5, 1, 3, 32, inf},
- *    several seeds (some above 2^32), float64 and float32;
+ *    several seeds (some above 2^32), float64 and float32, moderate and
+ *    peaked logits, positive, negative and zero scales;
  *  - the pruning bound of the streaming sampler: on logits that grow along
  *    the row (every key would stay a candidate without pruning),
  *    max_in_flight stays within c + block_k + a tail slack, and the mask
@@ -103,7 +104,12 @@ static void test_mask_random(void **state)
         sus_fast_ctx *ctx = cs % 4 == 3 ? ctx2 : ctx1;
         sus_shape sh = sus_t_random_shape(&r, 2, 70, 16);
         int causal = cs & 1;
-        double sd = 0.5 + 2.0 * sus_t_uniform(&r);
+        /* mostly moderate logits; every fifth case peaked (weights down to
+         * e^-100 and below); some cases with a negative or zero scale */
+        double sd = cs % 5 == 4 ? 4.0 : 0.5 + 2.0 * sus_t_uniform(&r);
+        double scale = sus_default_scale(sh.d) * (cs % 6 == 5   ? -0.8
+                                                  : cs % 6 == 2 ? 0.0
+                                                                : 1.0);
         uint64_t fill_seed = sus_t_next(&r), seed0 = sus_t_next(&r);
         for (int di = 0; di < 2; di++) {
             sus_tf_problem t;
@@ -111,6 +117,7 @@ static void test_mask_random(void **state)
             assert_int_equal(sus_tf_alloc(&t, sh, dtypes[di], causal), 0);
             assert_int_equal(sus_tf_out_alloc(&o, &t), 0);
             sus_t_rng fr = {fill_seed};
+            t.p.a.scale = scale;
             sus_tf_fill(&t, &fr, sd);
             sus_tf_exact_grad(&t);
             for (size_t ci = 0; ci < NBUDGETS; ci++)
@@ -412,7 +419,10 @@ static void test_tiles_and_simd(void **state)
     static const sus_simd levels[] = {SUS_SIMD_PORTABLE, SUS_SIMD_AVX2,
                                       SUS_SIMD_AVX512};
     static const int64_t bqs[] = {1, 7, 64}, bks[] = {1, 13, 256};
-    static const double tile_budgets[] = {0.5, 3.0, INFINITY};
+    /* the required budgets' extremes, and far outside them: almost nothing
+     * kept (1e-3), almost everything through the sampler (1e4) */
+    static const double tile_budgets[] = {1e-3, 0.5, 3.0, 1e4, INFINITY};
+    const size_t nbudgets = sizeof tile_budgets / sizeof tile_budgets[0];
     const size_t nshapes = sus_t_quick() ? 2 : NTILESHAPES;
     sus_tf_border acc[2] = {{0, 0, 0.0}, {0, 0, 0.0}};
     int contexts = 0;
@@ -433,7 +443,7 @@ static void test_tiles_and_simd(void **state)
                         if (!ctx)
                             continue;
                         contexts += si == 0 && di == 0;
-                        for (size_t ci = 0; ci < 3; ci++) {
+                        for (size_t ci = 0; ci < nbudgets; ci++) {
                             char what[128];
                             snprintf(what, sizeof what, "shape %zu %s tiles %lldx%lld",
                                      si, sus_simd_name(levels[l]), (long long)bqs[a],
