@@ -48,6 +48,11 @@ def peer_env(threads):
     return env
 
 
+def is_target(r):
+    return (r["d"] == TARGET["d"] and r["c"] == TARGET["c"]
+            and r["dtype"] == TARGET["dtype"] and not r["causal"])
+
+
 def row(n, d, c, causal, dtype, dense=True):
     return {"n": n, "d": d, "c": c, "causal": causal, "dtype": dtype, "dense": dense}
 
@@ -70,26 +75,29 @@ def grid(name):
                 for causal in (False, True):
                     for c in (8, 32, 128):
                         rows.append(row(n, d, c, causal, dtype))
-    # n = 16384: c = 32 at both widths, dtypes and causalities (f64 only at
-    # d = 64), with the dense backward; c = 8 and 128 at fp32, d = 64,
+    # n = 16384: c = 32 with the dense backward at fp32 (d 64 and 128, causal
+    # and not) and fp64 (d 64, non-causal); c = 8 and 128 at fp32, d = 64,
     # without it (the dense backward does not depend on c).
-    for dtype, widths in (("f32", (64, 128)), ("f64", (64,))):
-        for d in widths:
-            for causal in (False, True):
-                rows.append(row(16384, d, 32, causal, dtype))
+    for d in (64, 128):
+        for causal in (False, True):
+            rows.append(row(16384, d, 32, causal, "f32"))
+    rows.append(row(16384, 64, 32, False, "f64"))
     for c in (8, 128):
         for causal in (False, True):
             rows.append(row(16384, 64, c, causal, "f32", dense=False))
     # n = 65536: the target configuration only, without the dense backward.
     for causal in (False, True):
         rows.append(row(65536, 64, 32, causal, "f32", dense=False))
+    # The rows of the targets run first, so that a run cut short by the time
+    # budget still measures them.
+    rows.sort(key=lambda r: not is_target(r))
     note = (
         "grid trimmed to fit about 15 minutes on 2 cores: n = 1024 and 4096 "
         "complete (d 64/128, c 8/32/128, causal and not, fp32 and fp64); "
-        "n = 16384 at c = 32 for fp32 (d 64, 128) and fp64 (d 64), causal and "
-        "not, with the dense backward, plus c = 8 and 128 at fp32, d = 64 "
-        "without it; n = 65536 only at fp32, d = 64, c = 32, without the dense "
-        "backward"
+        "n = 16384 at c = 32 with the dense backward for fp32 (d 64 and 128, "
+        "causal and not) and fp64 (d 64, non-causal), plus c = 8 and 128 at "
+        "fp32, d = 64 without it; n = 65536 only at fp32, d = 64, c = 32, "
+        "without the dense backward"
     )
     return rows, note
 
@@ -186,16 +194,26 @@ def shape_key(r):
     return (r["n"], r["d"], r["causal"], r["dtype"])
 
 
-def run_torch(cases, threads, reps):
-    """One peer process per n, so that a failure stays local."""
+def run_torch(cases, threads, reps, deadline, skips):
+    """One peer process for the target shapes (fp32, d = 64, non-causal),
+    then one per n, so that a failure stays local; groups that would start
+    after the deadline are skipped."""
     out = {}
-    by_n = {}
-    for key in cases:
-        by_n.setdefault(key[0], []).append(key)
-    for n in sorted(by_n):
-        keys = by_n[n]
+    groups = [[k for k in cases if k[1] == TARGET["d"] and not k[2]
+               and k[3] == TARGET["dtype"]]]
+    for n in sorted({k[0] for k in cases}):
+        groups.append([k for k in cases if k[0] == n and k not in groups[0]])
+    for keys in groups:
+        if not keys:
+            continue
+        if time.time() > deadline:
+            skips.add("PyTorch skipped on %d shapes to stay within the time budget "
+                      "(--budget-s)" % len(keys))
+            log("== PyTorch peer: %d shapes skipped (time budget)" % len(keys))
+            continue
         spec = [{"n": k[0], "d": k[1], "causal": k[2], "dtype": k[3]} for k in keys]
-        log("== PyTorch peer, n = %d: %d shapes" % (n, len(keys)))
+        log("== PyTorch peer: %d shapes, n in %s"
+            % (len(keys), sorted({k[0] for k in keys})))
         t0 = time.time()
         p = run([sys.executable, os.path.join(HERE, "torch_peer.py"), "--threads",
                  str(threads), "--reps", str(reps), "--cases", json.dumps(spec)],
@@ -232,7 +250,9 @@ def table(rows, torch, skips):
            "dense-bwd/SUS-bwd", "PyTorch fwd ms", "PyTorch bwd ms",
            "fwd speedup vs PyTorch", "PyTorch-bwd/SUS-bwd", "peak RSS MB"]
     lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
-    for spec, res in rows:
+    order = lambda sr: (sr[0]["n"], sr[0]["dtype"], sr[0]["d"], sr[0]["causal"],
+                        sr[0]["c"])
+    for spec, res in sorted(rows, key=order):
         base = [str(spec["n"]), str(spec["d"]), spec["dtype"],
                 "yes" if spec["causal"] else "no", str(spec["c"])]
         if "error" in res:
@@ -361,6 +381,10 @@ def main(argv):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--grid", choices=("full", "quick"), default="full")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--budget-s", type=float, default=900,
+                    help="the whole run's time budget: rows that would start in "
+                    "its last 4 minutes (kept for the peer) are skipped, and "
+                    "peer groups in its last minute")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
     t_start = time.time()
@@ -372,7 +396,15 @@ def main(argv):
     specs, note = grid(a.grid)
     rows = []
     log("== sus bench: %d rows (%s)" % (len(specs), note))
+    skips = set()
     for i, spec in enumerate(specs):
+        if time.time() > t_start + a.budget_s - 240:
+            skips.add("row skipped to stay within the time budget (--budget-s %g): "
+                      "n = %d, d = %d, c = %s, %s, %s" % (
+                          a.budget_s, spec["n"], spec["d"], spec["c"], spec["dtype"],
+                          "causal" if spec["causal"] else "non-causal"))
+            log("   [%d/%d] skipped (time budget)" % (i + 1, len(specs)))
+            continue
         res = run_ours(a.sus, spec, a.threads, a.reps)
         rows.append((spec, res))
         if "error" in res:
@@ -389,7 +421,6 @@ def main(argv):
                    res["nnz_per_row"], res["fwd_gflops"],
                    res.get("time_v_max_rss_mb") or 0, res["wall_s"]))
 
-    skips = set()
     cases = []
     if a.no_torch:
         skips.add("PyTorch peer not run (--no-torch)")
@@ -400,7 +431,8 @@ def main(argv):
                 cases.append(shape_key(spec))
             elif not want:
                 skips.add(why)
-    torch = run_torch(cases, a.threads, a.reps) if cases else {}
+    torch = (run_torch(cases, a.threads, a.reps, t_start + a.budget_s - 60, skips)
+             if cases else {})
     # The ceiling again at the end: the larger of the two is the one used,
     # so that a noisy moment cannot lower the bar.
     again = sgemm_ceiling(a.sgemm, a.threads)
@@ -432,7 +464,7 @@ def main(argv):
               + ", ".join("%s %dx%dx%d %.1f" % (r["routine"], r["m"], r["n"], r["k"],
                                                r["gflops"]) for r in sg)
               + ". (The environment had OPENBLAS_CORETYPE=%s.)"
-              % mach["env_OPENBLAS_CORETYPE"])
+              % (mach["env_OPENBLAS_CORETYPE"] or "(unset)"))
     md.append("")
     md.append("## Targets (issue 4: fp32, d = 64, c = 32, non-causal, %d threads)"
               % a.threads)
