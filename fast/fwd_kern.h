@@ -184,12 +184,22 @@ static inline int64_t FW(round_up)(int64_t x, int64_t to)
 }
 
 /* The candidate lists of a block's rows: row r's held entries are
- * [r cap, r cap + cnt[r]) of cj (key), cx and cy (its Philox words, from
- * which u is exact: fwd.h) and cs (the logit S in the dtype). */
+ * [r cap, r cap + cnt[r]) of j (key), x and y (its Philox words, from
+ * which u is exact: fwd.h), s (the logit S in the dtype) and p (P =
+ * exp(S - m) for the row's current running max m: a prune reuses it while
+ * m stays, which after the first blocks of a row is the common case). */
+#ifdef FW_LIST
+typedef FW_LIST FW(list); /* the level's own, with its FW_KEEP_* */
+#else
+typedef struct FW(list) {
+    int64_t *j;
+    uint32_t *x, *y;
+    real *s, *p;
+} FW(list);
+#endif
+
 typedef struct FW(cands) {
-    int64_t *cj;
-    uint32_t *cx, *cy;
-    real *cs;
+    FW(list) all; /* row 0's lists; row r's start r cap entries later */
     size_t cap;
 } FW(cands);
 
@@ -197,15 +207,25 @@ static void FW(cands_view)(FW(cands) * cv, void *base, int64_t rows, size_t cap)
 {
     size_t e = (size_t)rows * cap;
     cv->cap = cap;
-    cv->cj = base;
-    cv->cx = (uint32_t *)(cv->cj + e);
-    cv->cy = cv->cx + e;
-    cv->cs = (real *)(cv->cy + e);
+    cv->all.j = base;
+    cv->all.x = (uint32_t *)(cv->all.j + e);
+    cv->all.y = cv->all.x + e;
+    cv->all.s = (real *)(cv->all.y + e);
+    cv->all.p = cv->all.s + e;
+}
+
+static FW(list) FW(row_list)(const FW(cands) * cv, int64_t r)
+{
+    size_t o = (size_t)r * cv->cap;
+    FW(list)
+    L = {cv->all.j + o, cv->all.x + o, cv->all.y + o, cv->all.s + o, cv->all.p + o};
+    return L;
 }
 
 static size_t FW(cands_bytes)(int64_t rows, size_t cap)
 {
-    return (size_t)rows * cap * (sizeof(int64_t) + 2 * sizeof(uint32_t) + sizeof(real));
+    return (size_t)rows * cap *
+           (sizeof(int64_t) + 2 * sizeof(uint32_t) + 2 * sizeof(real));
 }
 
 /* Room for need entries in every row, moving the rows' held entries to the
@@ -234,11 +254,13 @@ static int FW(cands_reserve)(sus_fw_thread *th, FW(cands) * cv, int64_t rows,
     th->cand_cap = cap;
     if (old.cap)
         for (int64_t r = 0; r < rows; r++) {
-            size_t o0 = (size_t)r * old.cap, n0 = (size_t)r * cap, k = (size_t)cnt[r];
-            memcpy(cv->cj + n0, old.cj + o0, k * sizeof(int64_t));
-            memcpy(cv->cx + n0, old.cx + o0, k * sizeof(uint32_t));
-            memcpy(cv->cy + n0, old.cy + o0, k * sizeof(uint32_t));
-            memcpy(cv->cs + n0, old.cs + o0, k * sizeof(real));
+            FW(list) o = FW(row_list)(&old, r), n = FW(row_list)(cv, r);
+            size_t k = (size_t)cnt[r];
+            memcpy(n.j, o.j, k * sizeof(int64_t));
+            memcpy(n.x, o.x, k * sizeof(uint32_t));
+            memcpy(n.y, o.y, k * sizeof(uint32_t));
+            memcpy(n.s, o.s, k * sizeof(real));
+            memcpy(n.p, o.p, k * sizeof(real));
         }
     return 0;
 }
@@ -284,43 +306,91 @@ void FW(pack)(const sus_fw_args *a, int64_t bh, int64_t blk, void *ktv, void *vp
     }
 }
 
-/* Prunes one row's held candidates [0, held) against the running
- * normalizer (vm = the running max, vT = its threshold), keeping their
- * order; returns the new count. Candidates are tested VL at a time; a
- * chunk whose entries all stay (the common case: after the first blocks
- * few are dropped per block) is skipped without copying. */
-static int64_t FW(prune)(int64_t *cj, uint32_t *cx, uint32_t *cy, real *cs,
-                         int64_t held, V vT, V vm, real *ts, uint32_t *tx)
+/* Moving the entries a VL-lane mask selects, in lane order, to position
+ * `at` of a row's lists; both return at + the number moved. keep_list
+ * takes them from the lists themselves at t0 >= at (a prune compacts in
+ * place), keep_block from a block's keys jb + lane with their words,
+ * logits and P. A level with a register compress (AVX-512) defines both
+ * without branches on the mask (FW_KEEP_LIST, FW_KEEP_BLOCK): they store
+ * whole vectors, so the lists need VL entries of room past the last one
+ * (FW_KEEP_PAD), and they read whole vectors at t0. */
+#ifdef FW_KEEP_LIST
+#define FW_KEEP_PAD VL
+#else
+#define FW_KEEP_PAD   0
+static inline int64_t FW(keep_list)(const FW(list) * L, int64_t at, int64_t t0,
+                                    unsigned mk)
 {
+    while (mk) {
+        int64_t t = t0 + __builtin_ctz(mk);
+        mk &= mk - 1;
+        L->j[at] = L->j[t];
+        L->x[at] = L->x[t];
+        L->y[at] = L->y[t];
+        L->s[at] = L->s[t];
+        L->p[at] = L->p[t];
+        at++;
+    }
+    return at;
+}
+#define FW_KEEP_LIST  FW(keep_list)
+
+static inline int64_t FW(keep_block)(const FW(list) * L, int64_t at, int64_t jb,
+                                     const uint32_t *xs, const uint32_t *ys,
+                                     const real *ss, const real *ps, unsigned mk)
+{
+    while (mk) {
+        int t = __builtin_ctz(mk);
+        mk &= mk - 1;
+        L->j[at] = jb + t;
+        L->x[at] = xs[t];
+        L->y[at] = ys[t];
+        L->s[at] = ss[t];
+        L->p[at] = ps[t];
+        at++;
+    }
+    return at;
+}
+#define FW_KEEP_BLOCK FW(keep_block)
+#endif
+
+/* Prunes one row's held candidates [0, held) against the running
+ * normalizer (vT its threshold), keeping their order; returns the new
+ * count. If the running max changed (newmax), each held P is recomputed
+ * as exp(S - vm) first, the same value the block's own keys got, so a
+ * candidate's test never depends on when it was inserted. VL candidates
+ * at a time; a partial last chunk is padded with entries that fail
+ * (P = 0, u_lo = 0). */
+static int64_t FW(prune)(const FW(list) * L, int64_t held, V vT, V vm, int newmax,
+                         real *tp, uint32_t *tx)
+{
+    if (newmax)
+        for (int64_t t0 = 0; t0 < held; t0 += VL) {
+            if (held - t0 >= VL) {
+                VSTOREU(L->p + t0, FW(vexp)(VSUB(VLOADU(L->s + t0), vm)));
+            } else {
+                for (int64_t t = t0; t < held; t++)
+                    tp[t - t0] = L->s[t];
+                VSTOREU(tp, FW(vexp)(VSUB(VLOADU(tp), vm)));
+                for (int64_t t = t0; t < held; t++)
+                    L->p[t] = tp[t - t0];
+            }
+        }
     int64_t kept = 0;
     for (int64_t t0 = 0; t0 < held; t0 += VL) {
         int64_t tn = held - t0 < VL ? held - t0 : VL;
-        const real *sp = cs + t0;
-        const uint32_t *xp = cx + t0;
+        const real *pp = L->p + t0;
+        const uint32_t *xp = L->x + t0;
         if (tn < VL) {
-            /* A partial chunk: pad with entries that fail (P = 0). */
             for (int64_t t = 0; t < VL; t++) {
-                ts[t] = t < tn ? cs[t0 + t] : -(real)INFINITY;
-                tx[t] = t < tn ? cx[t0 + t] : 0;
+                tp[t] = t < tn ? pp[t] : 0;
+                tx[t] = t < tn ? xp[t] : 0;
             }
-            sp = ts;
+            pp = tp;
             xp = tx;
         }
-        unsigned full = (1u << tn) - 1u; /* tn <= VL <= 16 */
-        unsigned mk = VLT(VMUL(VULO(xp), vT), FW(vexp)(VSUB(VLOADU(sp), vm))) & full;
-        if (mk == full && kept == t0) {
-            kept += tn;
-            continue;
-        }
-        while (mk) {
-            int64_t t = t0 + __builtin_ctz(mk);
-            mk &= mk - 1;
-            cj[kept] = cj[t];
-            cx[kept] = cx[t];
-            cy[kept] = cy[t];
-            cs[kept] = cs[t];
-            kept++;
-        }
+        unsigned mk = VLT(VMUL(VULO(xp), vT), VLOADU(pp));
+        kept = FW_KEEP_LIST(L, kept, t0, mk);
     }
     return kept;
 }
@@ -361,17 +431,19 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
      * Q, and room for one padded chunk of candidates. */
     size_t xw = (size_t)bkp + 2 * 64;
     size_t sizes[] = {
-        (size_t)R * (size_t)bkp * sizeof(real),   /* s */
-        (size_t)R * (size_t)bkp * sizeof(real),   /* p */
-        (size_t)nqp * (size_t)ldv * sizeof(real), /* oacc */
-        (size_t)nqp * sizeof(real),               /* mrow */
-        (size_t)nqp * sizeof(real),               /* lrow */
-        (size_t)nqp * sizeof(int64_t),            /* cnt */
-        xw * sizeof(uint32_t),                    /* xb */
-        xw * sizeof(uint32_t),                    /* yb */
-        (size_t)d * sizeof(real),                 /* zrow */
-        (size_t)VL * sizeof(real),                /* ts */
-        (size_t)VL * sizeof(uint32_t),            /* tx */
+        (size_t)R * (size_t)bkp * sizeof(real),         /* s */
+        (size_t)R * (size_t)bkp * sizeof(real),         /* p */
+        (size_t)nqp * (size_t)ldv * sizeof(real),       /* oacc */
+        (size_t)nqp * sizeof(real),                     /* mrow */
+        (size_t)nqp * sizeof(real),                     /* lrow */
+        (size_t)nqp * sizeof(int64_t),                  /* cnt */
+        xw * sizeof(uint32_t),                          /* xb */
+        xw * sizeof(uint32_t),                          /* yb */
+        (size_t)d * sizeof(real),                       /* zrow */
+        (size_t)VL * sizeof(real),                      /* ts */
+        (size_t)VL * sizeof(uint32_t),                  /* tx */
+        (size_t)bkp / VL * sizeof(unsigned),            /* mb */
+        ((size_t)bkp / VL / 64 + 1) * sizeof(uint64_t), /* nzw */
     };
     enum { NS = sizeof sizes / sizeof sizes[0] };
     size_t offs[NS], total = 0;
@@ -393,6 +465,8 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
     real *zrow = (real *)(ws + offs[8]);
     real *ts = (real *)(ws + offs[9]);
     uint32_t *tx = (uint32_t *)(ws + offs[10]);
+    unsigned *mb = (unsigned *)(ws + offs[11]);
+    uint64_t *nzw = (uint64_t *)(ws + offs[12]);
 
     for (int64_t t = 0; t < d; t++)
         zrow[t] = 0;
@@ -481,18 +555,16 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                 if (mode == SUS_FW_NONE)
                     continue;
                 int64_t held = cnt[rg + r];
-                if ((size_t)(held + nkv) > cv.cap &&
-                    FW(cands_reserve)(th, &cv, nq, cnt, (size_t)(held + nkv)))
+                if ((size_t)(held + nkv + FW_KEEP_PAD) > cv.cap &&
+                    FW(cands_reserve)(th, &cv, nq, cnt,
+                                      (size_t)(held + nkv + FW_KEEP_PAD)))
                     return -1;
-                size_t base = (size_t)(rg + r) * cv.cap;
-                int64_t *cj = cv.cj + base;
-                uint32_t *cx = cv.cx + base, *cy = cv.cy + base;
-                real *cs = cv.cs + base;
+                const FW(list) L = FW(row_list)(&cv, rg + r);
 
                 if (mode == SUS_FW_ALL) {
                     for (int64_t j = 0; j < nkr; j++) {
-                        cj[held + j] = kb0 + j;
-                        cs[held + j] = S[j];
+                        L.j[held + j] = kb0 + j;
+                        L.s[held + j] = S[j];
                     }
                     held += nkr;
                     out->candidates += nkr;
@@ -501,7 +573,7 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                      * running normalizer (this block included), then
                      * test the block's keys against the same one. */
                     const V vT = VSET1(FW(threshold)(a, l));
-                    held = FW(prune)(cj, cx, cy, cs, held, vT, vmn, ts, tx);
+                    held = FW(prune)(&L, held, vT, vmn, mnew != mold, ts, tx);
 
                     /* The block's words: pairs from key kb0 & ~1 on. */
                     int64_t js = kb0 & ~(int64_t)1;
@@ -510,21 +582,27 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                     PHILOX_XY(a->rk, (uint32_t)gi, hb, bb, (uint32_t)(js / 2), npairs,
                               xb, yb);
                     const uint32_t *xo = xb + off, *yo = yb + off;
-                    int64_t found = 0;
-                    for (int64_t j = 0; j < nkv; j += VL) {
-                        unsigned mk = VLT(VMUL(VULO(xo + j), vT), VLOADU(P + j));
-                        while (mk) {
-                            int64_t jj = j + __builtin_ctz(mk);
-                            mk &= mk - 1;
-                            cj[held] = kb0 + jj;
-                            cx[held] = xo[jj];
-                            cy[held] = yo[jj];
-                            cs[held] = S[jj];
-                            held++;
-                            found++;
+                    /* First every vector's mask, then only the vectors
+                     * that hold a candidate (a few per block) are moved:
+                     * no branch per vector to mispredict. */
+                    const int64_t nvec = nkv / VL, nw = (nvec + 63) / 64;
+                    for (int64_t w = 0; w < nw; w++)
+                        nzw[w] = 0;
+                    for (int64_t v = 0; v < nvec; v++) {
+                        unsigned mk =
+                            VLT(VMUL(VULO(xo + v * VL), vT), VLOADU(P + v * VL));
+                        mb[v] = mk;
+                        nzw[v >> 6] |= (uint64_t)(mk != 0) << (v & 63);
+                    }
+                    const int64_t held0 = held;
+                    for (int64_t w = 0; w < nw; w++) {
+                        for (uint64_t bits = nzw[w]; bits; bits &= bits - 1) {
+                            int64_t j = (w * 64 + __builtin_ctzll(bits)) * VL;
+                            held = FW_KEEP_BLOCK(&L, held, kb0 + j, xo + j, yo + j,
+                                                 S + j, P + j, mb[j / VL]);
                         }
                     }
-                    out->candidates += found;
+                    out->candidates += held - held0;
                 }
                 cnt[rg + r] = held;
                 if (held > out->max_in_flight)
@@ -559,10 +637,10 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                                 need))
                 return -1;
             sus_fw_kept *dst = (sus_fw_kept *)th->arena.p + th->arena_len;
-            size_t base = (size_t)r * cv.cap;
-            const int64_t *cj = cv.cj + base;
-            const uint32_t *cx = cv.cx + base, *cy = cv.cy + base;
-            const real *cs = cv.cs + base;
+            const FW(list) L = FW(row_list)(&cv, r);
+            const int64_t *cj = L.j;
+            const uint32_t *cx = L.x, *cy = L.y;
+            const real *cs = L.s;
             V vmx = VSET1(mx), vl = VSET1(l);
             for (int64_t t0 = 0; t0 < held; t0 += VL) {
                 int64_t tn = held - t0 < VL ? held - t0 : VL;
@@ -604,6 +682,10 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
 #undef EXP_BIAS
 #undef EXP_MANT
 #undef EXP_C
+#undef FW_KEEP_PAD
+#undef FW_KEEP_LIST
+#undef FW_KEEP_BLOCK
+#undef FW_LIST
 
 /* The level file defines these afresh for the next dtype. */
 #undef FW

@@ -28,6 +28,42 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
     for (int r = 0; r < 2 * SUS_FW_ROUNDS; r++)
         ks[r] = _mm512_set1_epi64(rk[r]);
     int64_t t = 0;
+    /* Two independent streams per iteration: a round is a chain of
+     * multiply, shift and xor, so one stream alone leaves the multiplier
+     * idle for its latency. */
+    for (; t + 16 <= npairs; t += 16) {
+        __m512i a0 = _mm512_add_epi64(_mm512_set1_epi64((int64_t)jp0 + t), lane);
+        __m512i b0 = _mm512_add_epi64(a0, _mm512_set1_epi64(8));
+        __m512i a1 = vi, a2 = vh, a3 = vb, b1 = vi, b2 = vh, b3 = vb;
+        for (int r = 0; r < SUS_FW_ROUNDS; r++) {
+            __m512i pa0 = _mm512_mul_epu32(a0, m0), pa1 = _mm512_mul_epu32(a2, m1);
+            __m512i pb0 = _mm512_mul_epu32(b0, m0), pb1 = _mm512_mul_epu32(b2, m1);
+            a0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(pa1, 32), a1, ks[2 * r],
+                                           0x96);
+            b0 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(pb1, 32), b1, ks[2 * r],
+                                           0x96);
+            a2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(pa0, 32), a3,
+                                           ks[2 * r + 1], 0x96);
+            b2 = _mm512_ternarylogic_epi64(_mm512_srli_epi64(pb0, 32), b3,
+                                           ks[2 * r + 1], 0x96);
+            a1 = pa1;
+            b1 = pb1;
+            a3 = pa0;
+            b3 = pb0;
+        }
+        _mm512_storeu_si512(
+            (void *)(x + 2 * t),
+            _mm512_mask_blend_epi32(0xAAAA, a0, _mm512_slli_epi64(a2, 32)));
+        _mm512_storeu_si512(
+            (void *)(y + 2 * t),
+            _mm512_mask_blend_epi32(0xAAAA, a1, _mm512_slli_epi64(a3, 32)));
+        _mm512_storeu_si512(
+            (void *)(x + 2 * t + 16),
+            _mm512_mask_blend_epi32(0xAAAA, b0, _mm512_slli_epi64(b2, 32)));
+        _mm512_storeu_si512(
+            (void *)(y + 2 * t + 16),
+            _mm512_mask_blend_epi32(0xAAAA, b1, _mm512_slli_epi64(b3, 32)));
+    }
     for (; t + 8 <= npairs; t += 8) {
         __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64((int64_t)jp0 + t), lane);
         __m512i c1 = vi, c2 = vh, c3 = vb;
@@ -102,6 +138,57 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
 #define VISRL     _mm512_srli_epi32
 #define VISLL     _mm512_slli_epi32
 #define VISET1(x) _mm512_set1_epi32(x)
+
+/* Branch-free compaction (fwd_kern.h): a register compress per array and a
+ * whole-vector store (the compress-to-memory form is slow on some cores);
+ * all loads of a chunk come before its stores, so in-place use is safe. */
+typedef struct list_f32 {
+    int64_t *j;
+    uint32_t *x, *y;
+    float *s, *p;
+} list_f32;
+
+static inline int64_t keep_f32(const list_f32 *L, int64_t at, __m512i jlo, __m512i jhi,
+                               __m512i xv, __m512i yv, __m512 sv, __m512 pv,
+                               unsigned mk)
+{
+    int nlo = __builtin_popcount(mk & 0xffu);
+    __mmask16 k = (__mmask16)mk;
+    _mm512_storeu_si512((void *)(L->j + at),
+                        _mm512_maskz_compress_epi64((__mmask8)mk, jlo));
+    _mm512_storeu_si512((void *)(L->j + at + nlo),
+                        _mm512_maskz_compress_epi64((__mmask8)(mk >> 8), jhi));
+    _mm512_storeu_si512((void *)(L->x + at), _mm512_maskz_compress_epi32(k, xv));
+    _mm512_storeu_si512((void *)(L->y + at), _mm512_maskz_compress_epi32(k, yv));
+    _mm512_storeu_ps(L->s + at, _mm512_maskz_compress_ps(k, sv));
+    _mm512_storeu_ps(L->p + at, _mm512_maskz_compress_ps(k, pv));
+    return at + __builtin_popcount(mk);
+}
+
+static inline int64_t keep_list_f32(const list_f32 *L, int64_t at, int64_t t0,
+                                    unsigned mk)
+{
+    return keep_f32(L, at, _mm512_loadu_si512((const void *)(L->j + t0)),
+                    _mm512_loadu_si512((const void *)(L->j + t0 + 8)),
+                    _mm512_loadu_si512((const void *)(L->x + t0)),
+                    _mm512_loadu_si512((const void *)(L->y + t0)),
+                    _mm512_loadu_ps(L->s + t0), _mm512_loadu_ps(L->p + t0), mk);
+}
+
+static inline int64_t keep_block_f32(const list_f32 *L, int64_t at, int64_t jb,
+                                     const uint32_t *xs, const uint32_t *ys,
+                                     const float *ss, const float *ps, unsigned mk)
+{
+    __m512i jlo = _mm512_add_epi64(_mm512_set1_epi64(jb),
+                                   _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    __m512i jhi = _mm512_add_epi64(jlo, _mm512_set1_epi64(8));
+    return keep_f32(L, at, jlo, jhi, _mm512_loadu_si512((const void *)xs),
+                    _mm512_loadu_si512((const void *)ys), _mm512_loadu_ps(ss),
+                    _mm512_loadu_ps(ps), mk);
+}
+#define FW_LIST       list_f32
+#define FW_KEEP_LIST  keep_list_f32
+#define FW_KEEP_BLOCK keep_block_f32
 #include "fwd_kern.h"
 
 /* ---- double ---- */
@@ -138,6 +225,49 @@ static void philox_xy_avx512(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t i,
 #define VISRL     _mm512_srli_epi64
 #define VISLL     _mm512_slli_epi64
 #define VISET1(x) _mm512_set1_epi64(x)
+
+typedef struct list_f64 {
+    int64_t *j;
+    uint32_t *x, *y;
+    double *s, *p;
+} list_f64;
+
+static inline int64_t keep_f64(const list_f64 *L, int64_t at, __m512i jv, __m256i xv,
+                               __m256i yv, __m512d sv, __m512d pv, unsigned mk)
+{
+    __mmask8 k = (__mmask8)mk;
+    _mm512_storeu_si512((void *)(L->j + at), _mm512_maskz_compress_epi64(k, jv));
+    _mm256_storeu_si256((__m256i *)(void *)(L->x + at),
+                        _mm256_maskz_compress_epi32(k, xv));
+    _mm256_storeu_si256((__m256i *)(void *)(L->y + at),
+                        _mm256_maskz_compress_epi32(k, yv));
+    _mm512_storeu_pd(L->s + at, _mm512_maskz_compress_pd(k, sv));
+    _mm512_storeu_pd(L->p + at, _mm512_maskz_compress_pd(k, pv));
+    return at + __builtin_popcount(mk);
+}
+
+static inline int64_t keep_list_f64(const list_f64 *L, int64_t at, int64_t t0,
+                                    unsigned mk)
+{
+    return keep_f64(L, at, _mm512_loadu_si512((const void *)(L->j + t0)),
+                    _mm256_loadu_si256((const __m256i *)(const void *)(L->x + t0)),
+                    _mm256_loadu_si256((const __m256i *)(const void *)(L->y + t0)),
+                    _mm512_loadu_pd(L->s + t0), _mm512_loadu_pd(L->p + t0), mk);
+}
+
+static inline int64_t keep_block_f64(const list_f64 *L, int64_t at, int64_t jb,
+                                     const uint32_t *xs, const uint32_t *ys,
+                                     const double *ss, const double *ps, unsigned mk)
+{
+    __m512i jv = _mm512_add_epi64(_mm512_set1_epi64(jb),
+                                  _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    return keep_f64(L, at, jv, _mm256_loadu_si256((const __m256i *)(const void *)xs),
+                    _mm256_loadu_si256((const __m256i *)(const void *)ys),
+                    _mm512_loadu_pd(ss), _mm512_loadu_pd(ps), mk);
+}
+#define FW_LIST       list_f64
+#define FW_KEEP_LIST  keep_list_f64
+#define FW_KEEP_BLOCK keep_block_f64
 #include "fwd_kern.h"
 
 const sus_fw_kern sus_fw_kern_avx512 = {
