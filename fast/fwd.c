@@ -20,48 +20,58 @@
  * of q (borderline entries).
  *
  * The bound on candidates in flight. After block t the held set is
- * {seen j : u_ij < p_t(j) (1 + gamma)}, whose expected size is
- * sum_{seen j} min(1, c (1 + gamma) exp(S_ij - lse_t)) <= c (1 + gamma),
- * because sum_{seen j} exp(S_ij - lse_t) = 1 by the definition of lse_t.
- * That holds whatever the order of the logits: a row whose logits grow
- * along the sweep (recency-biased attention) makes nearly every new key
- * a candidate, but each block's prune against the new, larger lse_t
- * drops the old ones. A kernel that prunes only at block boundaries and
- * adds candidates as it goes holds at most that set plus one block's
- * keys: at most c (1 + gamma) + block_k in expectation. Ours prunes the
- * held set before it tests the block, so its peak is the post-block set
- * itself; the buffer is still sized held + block_k so it never overflows.
- * The bound is in expectation, not a hard cap, so lists grow on demand.
+ * {seen j : u_lo,ij < p_t(j) (1 + gamma)}, where u_lo <= u_ij is the
+ * bound the tests read from Philox's first word alone (u - u_lo < 2^-24).
+ * Its expected size is at most
+ * sum_{seen j} min(1, c (1 + gamma) exp(S_ij - lse_t)) + 2^-24 (seen keys)
+ * <= c (1 + gamma) + 2^-24 m, because sum_{seen j} exp(S_ij - lse_t) = 1
+ * by the definition of lse_t. That holds whatever the order of the logits:
+ * a row whose logits grow along the sweep (recency-biased attention) makes
+ * nearly every new key a candidate, but each block's prune against the
+ * new, larger lse_t drops the old ones. A kernel that prunes at block
+ * boundaries and adds candidates as it goes holds at most that set plus
+ * one block's keys: at most c + block_k in flight, in expectation. Ours
+ * prunes the held set before it tests the block's keys, against the same
+ * lse_t, so its peak is the post-block set itself; the buffer is still
+ * sized held + block_k so that it never overflows. The bound is in
+ * expectation, not a hard cap, so the lists grow on demand.
  * stats->max_in_flight reports the peak.
  *
  * The pruning margin gamma. p_t and the final q are computed in the
  * dtype, so a test "u < p_t" could drop an entry that the final test,
- * with its own rounding, keeps. Every test therefore uses
- * c (1 + gamma) in place of c. The computed quantities, relative to exact
- * values on the same computed logits S (eps: the dtype's unit roundoff):
+ * with its own rounding, keeps. Every test therefore uses c (1 + gamma)
+ * in place of c. The computed quantities, relative to exact values on the
+ * same computed logits S (eps: the dtype's unit roundoff):
  *  - exp(S - m): the subtraction's rounding is an absolute error of at
- *    most eps |S - m| in the argument, plus the polynomial's few ulp
- *    (budget 8 eps). An entry the final test can keep with u_lo > 0
- *    (u_lo >= 2^-27) has c W > 2^-27, so m - S <= 27 ln 2 + ln c: A = 19 +
- *    max(0, ln c) bounds |S - m| there (u_lo = 0 passes every test that
- *    has exp(S - m) > 0 at all);
- *  - the running sum l: sum of nonnegative terms over at most block_k
+ *    most eps |S - m| in the argument, plus the polynomial's error (under
+ *    1 ulp measured; budget 8 eps). A test can only fail wrongly where
+ *    u_lo > 0, so u >= 2^-27; an entry the final test keeps then has
+ *    c W > 2^-27, so m - S <= 27 ln 2 + ln c: A = 19 + max(0, ln c)
+ *    bounds |S - m| there. (u_lo = 0 passes every test with
+ *    exp(S - m) > 0, and exp is monotone at its underflow.);
+ *  - the running sum l: a sum of nonnegative terms over at most block_k
  *    lanes' chains plus a fixed tree, plus one rescale and one add per
  *    block; a rescale's argument error eps |dm| is weighted by the old
  *    sum's share l_old exp(-|dm|) / l_new <= min(1, m exp(-|dm|)), so it
  *    adds at most (ln m + 1) eps per block: in all at most
  *    eps (block_k + 4 + blocks (13 + ln m));
- *  - the threshold T = l / (c (1 + gamma)), the product u T, the final
- *    division by l, the rounding of u to the dtype and of q to double:
- *    a few eps (budget 8).
+ *  - the threshold T = l / (c (1 + gamma)) rounded to the dtype, the
+ *    product u_lo T, the final division by l and the rounding of q to
+ *    double: a few eps (budget 8).
  * The final q and a test's p_t each carry those errors, so the test is
  * safe when 1 + gamma exceeds the product of both sides' error factors:
  * gamma = 2 eps (2 (8 + A) + 2 (block_k + 4 + blocks (13 + ln m)) + 8),
- * a factor 2 to spare. It is about 1.6e-4 for float32 at m = 4096,
- * block_k = 256, c = 32, and 1e-12 for float64. The cost is negligible:
- * the expected number of extra candidates is gamma times the expected
- * count. tests and the self-check compare masks with pruning against the
- * final test applied to every entry.
+ * a factor 2 to spare. It is about 1.5e-4 for float32 at m = 4096,
+ * block_k = 256, c = 32, and 3e-13 for float64. The cost is negligible:
+ * gamma c extra candidates per row in expectation. A held candidate's P
+ * is the value the block's own test computed, recomputed whenever the
+ * row's running max moves, so a test never depends on when an entry was
+ * inserted.
+ *
+ * A check of all this that needs no reference: the c = inf mask holds
+ * every allowed entry with W~ = W computed by the same kernels (the sweep
+ * does not depend on c), so a finite-c mask must equal exactly
+ * {(i, j) : u_ij < min(1, c W)} over that mask, with W~ = max(W, 1/c).
  */
 #include <math.h>
 #include <omp.h>
