@@ -414,8 +414,9 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
                      uint64_t seed, void *o, void *lse, sus_fast_stats *stats,
                      sus_error *err);
 
-/* The mask drawn by the last sus_fast_forward on ctx (wtilde holds the
- * dtype's W~ widened to double); valid until the next forward or free. */
+/* The mask drawn by the last sus_fast_forward on ctx; valid until the next
+ * forward or free. wtilde holds max(W, 1/c): W in the dtype, widened to
+ * double, or 1/c computed in double. */
 const sus_mask *sus_fast_mask(const sus_fast_ctx *ctx);
 
 /* SUS backward under mask mk (any well-formed mask, for example the one of
@@ -435,7 +436,8 @@ int sus_fast_dense_backward(sus_fast_ctx *ctx, const sus_fast_problem *p, const 
 /* fast/'s own Philox4x32-10 and canonical uniform (the same function as
  * sus_canonical_uniform, implemented independently, vectorized): u[t] for
  * keys j0 .. j0+count-1 of row (b, h, i). Indices as for
- * sus_canonical_uniform. */
+ * sus_canonical_uniform. ctx only selects the SIMD level; NULL takes the
+ * best level the CPU supports. */
 int sus_fast_uniforms(const sus_fast_ctx *ctx, uint64_t seed, int64_t b, int64_t h,
                       int64_t i, int64_t j0, int64_t count, double *u);
 
