@@ -55,6 +55,7 @@ enum { OUT_O, OUT_LSE, OUT_DQ, OUT_DK, OUT_DV, OUT_COUNT };
 
 typedef struct bench {
     const sus_bench_opts *o;
+    size_t bytes; /* what the bench itself allocated: inputs and outputs */
     sus_fast_ctx *ctx;
     sus_fast_problem p;
     void *in[IN_COUNT], *out[OUT_COUNT];
@@ -239,6 +240,7 @@ static void report(const bench *b, const timings *t)
     json_num("sus_bwd_over_fwd", t->sus / t->fwd);
     json_num("dense_bwd_over_sus_bwd", t->dense / t->sus);
     json_num("peak_rss_mb", rss_mb);
+    json_num("bench_buffers_mb", (double)b->bytes / 1e6);
     printf("}\n");
 }
 
@@ -256,6 +258,7 @@ static int setup(bench *b, sus_error *err)
     const size_t in_count[IN_COUNT] = {z.q, z.k, z.v, z.o};
     const size_t out_count[OUT_COUNT] = {z.o, z.rows, z.q, z.k, z.v};
     for (int i = 0; i < IN_COUNT; i++) {
+        b->bytes += in_count[i] * el;
         if (!(b->in[i] = malloc(in_count[i] * el)))
             return sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory for the inputs");
         fill_normal(b->in[i], in_count[i], o->dtype, o->seed, (uint64_t)i + 1);
@@ -263,6 +266,7 @@ static int setup(bench *b, sus_error *err)
     /* Outputs are left untouched: their first touch belongs to the first
      * call, which is reported apart. */
     for (int i = 0; i < OUT_COUNT; i++) {
+        b->bytes += out_count[i] * el;
         if (!(b->out[i] = malloc(out_count[i] * el)))
             return sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory for the outputs");
     }

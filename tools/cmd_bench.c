@@ -51,7 +51,9 @@ const char sus_cmd_bench_help[] =
     "medians; dense ones null with --no-dense), nnz, nnz_per_row, candidates,\n"
     "max_in_flight (the sampler's statistics), pairs, flops, flops_counted,\n"
     "fwd_gflops, sus_bwd_over_fwd, dense_bwd_over_sus_bwd, peak_rss_mb\n"
-    "(getrusage). Progress goes to stderr, and only when it is a terminal.\n"
+    "(getrusage), bench_buffers_mb (the inputs and outputs that sus bench itself\n"
+    "allocates; the rest of the peak is fast/'s context and mask). Progress goes to "
+    "stderr, and only when it is a terminal.\n"
     "\n"
     "Exit status: 0 success, 2 bad usage, 1 any other failure (such as out of\n"
     "memory).\n";
