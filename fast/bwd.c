@@ -18,8 +18,7 @@ enum {
     SLOT_COLPTR,               /* sparse: colptr[m + 1]; dense: K^T, V^T */
     SLOT_CNT,                  /* sparse: per-thread column counts, threads x m */
     SLOT_CSC,                  /* sparse: the CSC entries (row, W~) */
-    SLOT_CT,                   /* sparse: t in CSC order */
-    SLOT_TQ                    /* sparse: t in CSR order */
+    SLOT_CT                    /* sparse: t in CSC order */
 };
 /* Per-thread slot of the dense tiles. */
 #define SLOT_TILE SUS_FI_SLOT_BWD0
@@ -128,7 +127,7 @@ static int check_outputs(const sus_fast_ctx *ctx, const void *o, const void *dq,
  *     order), then runs passes A (t and dV) and B (dK) over its share of
  *     columns; each pass gathers rows of one array only (dO, then Q), which
  *     keeps its random reads within a cache-sized set at large n;
- *  4. each thread runs pass C (dQ) over its share of rows.
+ *  4. each thread runs pass C (dQ) for its share of rows, walking the CSC.
  * The CSC and every sum are the same whatever the shares, hence the same
  * bits for any thread count. Shares are balanced by entries, not rows. */
 int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
@@ -165,16 +164,15 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
     int64_t *colptr =
         sus_fi_scratch(ctx, SLOT_COLPTR, (size_t)(sh.m + 1) * sizeof(int64_t));
     int64_t *cnt = NULL;
-    void *csc = NULL, *ct = NULL, *tq = NULL;
+    void *csc = NULL, *ct = NULL;
     if (sus_i_mul_size((size_t)ctx->threads, (size_t)sh.m * sizeof(int64_t),
                        &cnt_bytes) &&
         sus_i_mul_size(nz, ces, &csc_bytes) && sus_i_mul_size(nz, es, &ct_bytes)) {
         cnt = sus_fi_scratch(ctx, SLOT_CNT, cnt_bytes);
         csc = sus_fi_scratch(ctx, SLOT_CSC, csc_bytes);
         ct = sus_fi_scratch(ctx, SLOT_CT, ct_bytes);
-        tq = sus_fi_scratch(ctx, SLOT_TQ, ct_bytes);
     }
-    if (!dd || !colptr || !cnt || !csc || !ct || !tq)
+    if (!dd || !colptr || !cnt || !csc || !ct)
         return sus_i_fail(err, SUS_ERR_NOMEM, "fast SUS backward: out of memory");
     if ((rc = compute_d(ctx, p, kn, o, NULL, dd, err)))
         return rc;
@@ -206,7 +204,6 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 .colptr = colptr,
                 .csc = csc,
                 .ct = ct,
-                .tq = tq,
             };
             int64_t r0, r1;
             share(ip, sh.n, tid, nt, &r0, &r1);
@@ -234,7 +231,9 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
             kn->sparse_v(&h, c0, c1);
             kn->sparse_k(&h, c0, c1);
 #pragma omp barrier
-            kn->sparse_q(&h, r0, r1);
+            /* After the scatter, this share's entries of column j end at
+             * mycnt[j] and start where the previous share's end. */
+            kn->sparse_q(&h, r0, r1, tid ? mycnt - sh.m : colptr, mycnt);
             /* The next head reuses the CSC. */
 #pragma omp barrier
         }

@@ -32,12 +32,11 @@ typedef struct sus_fb_head {
 
     /* Sparse: the head's rows of the CSR mask (indptr[0] need not be 0);
      * its CSC view, colptr[m + 1] indexing csc (sus_fb_centry of the
-     * dtype), each column in ascending row order; t of each entry, in CSC
-     * order (ct) and in CSR order (tq, indexed by e - indptr[0]). */
+     * dtype), each column in ascending row order; ct[p], t of CSC entry p. */
     const int64_t *indptr, *indices;
     const double *wtilde;
     const int64_t *colptr;
-    void *csc, *ct, *tq;
+    void *csc, *ct;
 
     /* Dense: lse (n values), K and V transposed into kt[d][ldt] and
      * vt[dv][ldt], ldt = m rounded up to a multiple of SUS_FB_BK, the
@@ -53,17 +52,14 @@ typedef struct sus_fb_head {
     ((size_t)2 * SUS_FB_BQ * SUS_FB_BK + (size_t)SUS_FB_BK * ((size_t)(d) + (dv)) +    \
      (size_t)SUS_FB_BQ * (size_t)(d))
 
-/* A CSC entry: query row, W~ and the entry's CSR index relative to the
- * head's first (one 16-byte store per entry in the scatter for float32). */
+/* A CSC entry: query row and W~ (8 bytes in float32). */
 typedef struct sus_fb_centry_f32 {
     int32_t i;
     float w;
-    int64_t e;
 } sus_fb_centry_f32;
 typedef struct sus_fb_centry_f64 {
     int64_t i;
     double w;
-    int64_t e;
 } sus_fb_centry_f64;
 
 typedef struct sus_fb_kern {
@@ -71,13 +67,15 @@ typedef struct sus_fb_kern {
     void (*rowdot)(const void *a, const void *b, int64_t w, int64_t r0, int64_t r1,
                    void *out);
     /* Sparse, in order (see bwd.c): scatter the CSR rows [i0, i1) into
-     * the CSC, pos[j] being the next free entry of column j; then dV and t
-     * for columns [j0, j1); dK for columns [j0, j1); dQ for rows [i0, i1).
+     * the CSC, pos[j] being the next free entry of column j; then t and dV
+     * for columns [j0, j1); dK for columns [j0, j1); dQ for rows [i0, i1),
+     * whose entries are the CSC entries [lo[j], hi[j]) of each column j.
      * Each writes every element of its rows or columns. */
     void (*scatter)(const sus_fb_head *h, int64_t i0, int64_t i1, int64_t *pos);
     void (*sparse_v)(const sus_fb_head *h, int64_t j0, int64_t j1);
     void (*sparse_k)(const sus_fb_head *h, int64_t j0, int64_t j1);
-    void (*sparse_q)(const sus_fb_head *h, int64_t i0, int64_t i1);
+    void (*sparse_q)(const sus_fb_head *h, int64_t i0, int64_t i1, const int64_t *lo,
+                     const int64_t *hi);
     /* Dense: K, V columns [j0, j1) into kt, vt (j1 <= ldt; the padding
      * columns j >= m are zeroed). */
     void (*transpose)(const sus_fb_head *h, void *kt, void *vt, int64_t j0, int64_t j1);

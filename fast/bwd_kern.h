@@ -213,19 +213,16 @@ typedef sus_fb_centry_f64 centry;
 static void k_scatter(const sus_fb_head *h, int64_t i0, int64_t i1, int64_t *pos)
 {
     centry *csc = h->csc;
-    const int64_t base = h->indptr[0];
     for (int64_t i = i0; i < i1; i++)
         for (int64_t e = h->indptr[i]; e < h->indptr[i + 1]; e++) {
             const int64_t p = pos[h->indices[e]]++;
             csc[p].i = (FB_IREAL)i;
             csc[p].w = (real)h->wtilde[e];
-            csc[p].e = e - base;
         }
 }
 
 /* Pass A, over columns: t_ij = W~_ij (dO_i . V_j - D_i), computed once
- * and stored in CSC order for pass B and in CSR order for pass C (a random
- * store, which unlike a random load does not stall), and
+ * and stored in CSC order for passes B and C, and
  * dV_j = sum_i W~_ij dO_i, i ascending.
  * Each pass gathers rows of one array only (here dO), so that its random
  * reads stay within a cache-sized working set at large n. */
@@ -233,7 +230,7 @@ static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
 {
     const real *Vv = h->v, *dO = h->dout, *D = h->dd;
     const centry *csc = h->csc;
-    real *ct = h->ct, *tq = h->tq, *dV = h->dv_out;
+    real *ct = h->ct, *dV = h->dv_out;
     const int64_t dv = h->dv;
     const int64_t pend = h->colptr[j1];
     for (int64_t j = j0; j < j1; j++) {
@@ -257,7 +254,6 @@ static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
                 coef[e] = w;
                 const real t = w * (dot(rows[e], vj, dv) - D[i]);
                 ct[b + e] = t;
-                tq[csc[b + e].e] = t;
             }
             axpy_rows(out, dv, rows, coef, nb, b == p0, b + nb == p1, 1);
         }
@@ -293,32 +289,62 @@ static void k_sparse_k(const sus_fb_head *h, int64_t j0, int64_t j1)
     }
 }
 
-/* Pass C, over rows: dQ_i = s sum_j t_ij K_j, j ascending. */
-static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1)
+/* out[0, w) += x r[0, w). */
+INL void axpy1(real *out, real x, const real *r, int64_t w)
 {
-    const real *K = h->k, *tq = (const real *)h->tq - h->indptr[0];
+    const V xv = vbcast(x);
+    int64_t c = 0;
+    for (; c + VW <= w; c += VW)
+        vstore(out + c, FB_FMA(xv, vload(r + c), vload(out + c)));
+    for (; c < w; c++)
+        out[c] += x * r[c];
+}
+
+/* Moves (j, p) to the first entry at or after p of the runs [lo[j], hi[j])
+ * (j = m past the last). */
+INL void pf_fix(const int64_t *lo, const int64_t *hi, int64_t m, int64_t *j, int64_t *p)
+{
+    while (*j < m && *p >= hi[*j])
+        if (++*j < m)
+            *p = lo[*j];
+}
+
+/* Pass C: dQ_i = s sum_j t_ij K_j for rows [i0, i1), j ascending, walking
+ * the CSC column by column (so K is read in order and K_j stays in cache
+ * while the rows of column j are updated). Column j's entries of these
+ * rows are CSC entries [lo[j], hi[j]): a contiguous run, since the CSC
+ * lists each column's rows in ascending order. This needs t in CSC order
+ * only, where pass A wrote it, instead of moving it to CSR order. */
+static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1, const int64_t *lo,
+                       const int64_t *hi)
+{
+    const real *K = h->k, *ct = h->ct;
+    const centry *csc = h->csc;
     real *dQ = h->dq;
-    const int64_t d = h->d;
+    const int64_t d = h->d, m = h->m;
     const real s = (real)h->scale;
-    const int64_t pend = h->indptr[i1];
-    for (int64_t i = i0; i < i1; i++) {
-        real *out = dQ + i * d;
-        const int64_t e0 = h->indptr[i], e1 = h->indptr[i + 1];
-        if (e0 == e1) {
-            memset(out, 0, (size_t)d * sizeof *out);
-            continue;
-        }
-        for (int64_t b = e0; b < e1; b += TB) {
-            const int nb = e1 - b < TB ? (int)(e1 - b) : TB;
-            const real *rows[TB];
-            for (int e = 0; e < nb; e++) {
-                if (b + e + PF < pend)
-                    prefetch_row(K + h->indices[b + e + PF] * d, d);
-                rows[e] = K + h->indices[b + e] * d;
+    memset(dQ + i0 * d, 0, (size_t)((i1 - i0) * d) * sizeof *dQ);
+    /* The prefetch cursor (jp, pp) runs PF entries ahead, across columns. */
+    int64_t jp = 0, pp = lo[0];
+    pf_fix(lo, hi, m, &jp, &pp);
+    for (int k = 0; k < PF && jp < m; k++) {
+        pp++;
+        pf_fix(lo, hi, m, &jp, &pp);
+    }
+    for (int64_t j = 0; j < m; j++) {
+        const int64_t p1 = hi[j];
+        const real *kj = K + j * d;
+        for (int64_t p = lo[j]; p < p1; p++) {
+            if (jp < m) {
+                prefetch_row(dQ + (int64_t)csc[pp].i * d, d);
+                pp++;
+                pf_fix(lo, hi, m, &jp, &pp);
             }
-            axpy_rows(out, d, rows, tq + b, nb, b == e0, b + nb == e1, s);
+            axpy1(dQ + (int64_t)csc[p].i * d, ct[p], kj, d);
         }
     }
+    for (int64_t c = i0 * d; c < i1 * d; c++)
+        dQ[c] *= s;
 }
 
 /* ------------------------------------------------------------------------ */
