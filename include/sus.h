@@ -408,8 +408,8 @@ typedef struct sus_fast_stats {
 
 /* Forward: O (B*H*n*dv) and lse (B*H*n), and, for c > 0, the canonical minc
  * mask for (c, seed) drawn by the streaming sampler (c = INFINITY keeps
- * every allowed entry). c = 0 draws no mask. stats may be NULL. The mask is
- * owned by ctx: see sus_fast_mask. */
+ * every allowed entry). c = 0 draws no mask: every row of sus_fast_mask is
+ * then empty. stats may be NULL. The mask is owned by ctx. */
 int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
                      uint64_t seed, void *o, void *lse, sus_fast_stats *stats,
                      sus_error *err);
