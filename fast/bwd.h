@@ -32,11 +32,12 @@ typedef struct sus_fb_head {
 
     /* Sparse: the head's rows of the CSR mask (indptr[0] need not be 0);
      * its CSC view, colptr[m + 1] indexing csc (sus_fb_centry of the
-     * dtype), each column in ascending row order; ct[p], t of CSC entry p. */
+     * dtype), each column in ascending row order; ct[p], s t of CSC entry p. */
     const int64_t *indptr, *indices;
     const double *wtilde;
     const int64_t *colptr;
     void *csc, *ct;
+    int first; /* the first block of rows (see bwd.c) */
 
     /* Dense: lse (n values), K and V transposed into kt[d][ldt] and
      * vt[dv][ldt], ldt = m rounded up to a multiple of SUS_FB_BK, the

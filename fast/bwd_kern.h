@@ -128,9 +128,9 @@ INL real dot(const real *a, const real *b, int64_t w)
 /* ------------------------------------------------------------------------ */
 
 /* out[off .. off + NV*VW) = (first ? 0 : out) + sum_e coef[e] rows[e][...],
- * times scale when last, accumulated in registers. */
+ * accumulated in registers. */
 INL void axpy_chunk(int NV, real *out, const real *const *rows, const real *coef,
-                    int nb, int64_t off, int first, int last, real scale)
+                    int nb, int64_t off, int first)
 {
     V acc[NV_MAX];
     for (int v = 0; v < NV; v++)
@@ -142,28 +142,28 @@ INL void axpy_chunk(int NV, real *out, const real *const *rows, const real *coef
             acc[v] = FB_FMA(x, vload(r + v * VW), acc[v]);
     }
     for (int v = 0; v < NV; v++)
-        vstore(out + off + v * VW, last ? acc[v] * scale : acc[v]);
+        vstore(out + off + v * VW, acc[v]);
 }
 
 /* The same over a whole row of width w: chunks of up to 4 vectors (so the
  * accumulators stay in registers), then a scalar tail. */
 static void axpy_rows(real *out, int64_t w, const real *const *rows, const real *coef,
-                      int nb, int first, int last, real scale)
+                      int nb, int first)
 {
     int64_t off = 0;
     for (; off + 4 * VW <= w; off += 4 * VW)
-        axpy_chunk(4, out, rows, coef, nb, off, first, last, scale);
+        axpy_chunk(4, out, rows, coef, nb, off, first);
     switch ((w - off) / VW) {
     case 3:
-        axpy_chunk(3, out, rows, coef, nb, off, first, last, scale);
+        axpy_chunk(3, out, rows, coef, nb, off, first);
         off += 3 * VW;
         break;
     case 2:
-        axpy_chunk(2, out, rows, coef, nb, off, first, last, scale);
+        axpy_chunk(2, out, rows, coef, nb, off, first);
         off += 2 * VW;
         break;
     case 1:
-        axpy_chunk(1, out, rows, coef, nb, off, first, last, scale);
+        axpy_chunk(1, out, rows, coef, nb, off, first);
         off += VW;
         break;
     default:
@@ -173,7 +173,7 @@ static void axpy_rows(real *out, int64_t w, const real *const *rows, const real 
         real acc = first ? 0 : out[off];
         for (int e = 0; e < nb; e++)
             acc += coef[e] * rows[e][off];
-        out[off] = last ? acc * scale : acc;
+        out[off] = acc;
     }
 }
 
@@ -221,26 +221,25 @@ static void k_scatter(const sus_fb_head *h, int64_t i0, int64_t i1, int64_t *pos
         }
 }
 
-/* Pass A, over columns: t_ij = W~_ij (dO_i . V_j - D_i), computed once
- * and stored in CSC order for passes B and C, and
- * dV_j = sum_i W~_ij dO_i, i ascending.
- * Each pass gathers rows of one array only (here dO), so that its random
- * reads stay within a cache-sized working set at large n. */
+/* Pass A, over columns, for the CSC block of one block of rows: st_ij =
+ * s W~_ij (dO_i . V_j - D_i), computed once and stored in CSC order for
+ * passes B and C, and dV_j += W~_ij dO_i, i ascending. dV_j starts from 0
+ * in the first block (h->first) and from its stored value after, so the
+ * blocks only split the sum, never reorder it. */
 static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
 {
     const real *Vv = h->v, *dO = h->dout, *D = h->dd;
     const centry *csc = h->csc;
     real *ct = h->ct, *dV = h->dv_out;
     const int64_t dv = h->dv;
+    const real s = (real)h->scale;
     const int64_t pend = h->colptr[j1];
     for (int64_t j = j0; j < j1; j++) {
         const real *vj = Vv + j * dv;
         real *out = dV + j * dv;
         const int64_t p0 = h->colptr[j], p1 = h->colptr[j + 1];
-        if (p0 == p1) {
+        if (p0 == p1 && h->first)
             memset(out, 0, (size_t)dv * sizeof *out);
-            continue;
-        }
         for (int64_t b = p0; b < p1; b += TB) {
             const int nb = p1 - b < TB ? (int)(p1 - b) : TB;
             const real *rows[TB];
@@ -252,30 +251,26 @@ static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
                 const real w = csc[b + e].w;
                 rows[e] = dO + i * dv;
                 coef[e] = w;
-                const real t = w * (dot(rows[e], vj, dv) - D[i]);
-                ct[b + e] = t;
+                ct[b + e] = s * (w * (dot(rows[e], vj, dv) - D[i]));
             }
-            axpy_rows(out, dv, rows, coef, nb, b == p0, b + nb == p1, 1);
+            axpy_rows(out, dv, rows, coef, nb, h->first && b == p0);
         }
     }
 }
 
-/* Pass B, over columns: dK_j = s sum_i t_ij Q_i, i ascending. */
+/* Pass B, over columns, for one block as pass A: dK_j += st_ij Q_i. */
 static void k_sparse_k(const sus_fb_head *h, int64_t j0, int64_t j1)
 {
     const real *Q = h->q, *ct = h->ct;
     const centry *csc = h->csc;
     real *dK = h->dk;
     const int64_t d = h->d;
-    const real s = (real)h->scale;
     const int64_t pend = h->colptr[j1];
     for (int64_t j = j0; j < j1; j++) {
         real *out = dK + j * d;
         const int64_t p0 = h->colptr[j], p1 = h->colptr[j + 1];
-        if (p0 == p1) {
+        if (p0 == p1 && h->first)
             memset(out, 0, (size_t)d * sizeof *out);
-            continue;
-        }
         for (int64_t b = p0; b < p1; b += TB) {
             const int nb = p1 - b < TB ? (int)(p1 - b) : TB;
             const real *rows[TB];
@@ -284,7 +279,7 @@ static void k_sparse_k(const sus_fb_head *h, int64_t j0, int64_t j1)
                     prefetch_row(Q + (int64_t)csc[b + e + PF].i * d, d);
                 rows[e] = Q + (int64_t)csc[b + e].i * d;
             }
-            axpy_rows(out, d, rows, ct + b, nb, b == p0, b + nb == p1, s);
+            axpy_rows(out, d, rows, ct + b, nb, h->first && b == p0);
         }
     }
 }
@@ -309,8 +304,8 @@ INL void pf_fix(const int64_t *lo, const int64_t *hi, int64_t m, int64_t *j, int
             *p = lo[*j];
 }
 
-/* Pass C: dQ_i = s sum_j t_ij K_j for rows [i0, i1), j ascending, walking
- * the CSC column by column (so K is read in order and K_j stays in cache
+/* Pass C: dQ_i = sum_j st_ij K_j for rows [i0, i1), j ascending, walking
+ * their block's CSC column by column (so K is read in order and K_j stays in cache
  * while the rows of column j are updated). Column j's entries of these
  * rows are CSC entries [lo[j], hi[j]): a contiguous run, since the CSC
  * lists each column's rows in ascending order. This needs t in CSC order
@@ -322,7 +317,6 @@ static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1, const int64
     const centry *csc = h->csc;
     real *dQ = h->dq;
     const int64_t d = h->d, m = h->m;
-    const real s = (real)h->scale;
     memset(dQ + i0 * d, 0, (size_t)((i1 - i0) * d) * sizeof *dQ);
     /* The prefetch cursor (jp, pp) runs PF entries ahead, across columns. */
     int64_t jp = 0, pp = lo[0];
@@ -343,8 +337,6 @@ static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1, const int64
             axpy1(dQ + (int64_t)csc[p].i * d, ct[p], kj, d);
         }
     }
-    for (int64_t c = i0 * d; c < i1 * d; c++)
-        dQ[c] *= s;
 }
 
 /* ------------------------------------------------------------------------ */
