@@ -17,8 +17,7 @@ enum {
     SLOT_D = SUS_FI_SLOT_BWD0, /* D_i for every row of the problem */
     SLOT_COLPTR,               /* sparse: colptr[m + 1]; dense: K^T, V^T */
     SLOT_CNT,                  /* sparse: per-thread column counts, threads x m */
-    SLOT_CSC,                  /* sparse: the CSC entries (row, W~) */
-    SLOT_CT                    /* sparse: t in CSC order */
+    SLOT_CSC                   /* sparse: the CSC entries (row, W~) */
 };
 /* Per-thread slot of the dense tiles. */
 #define SLOT_TILE SUS_FI_SLOT_BWD0
@@ -149,8 +148,9 @@ static int check_outputs(const sus_fast_ctx *ctx, const void *o, const void *dq,
  *     (block, column, row);
  *  3. each thread scatters its rows into the CSC (stable: shares are in
  *     row order);
- *  4. block by block, passes A (s t and dV) and B (dK) over a share of the
- *     columns, accumulating onto the previous blocks' sums;
+ *  4. block by block, passes A (s t, stored over W~, and dV) and B (dK)
+ *     over a share of the columns, accumulating onto the previous blocks'
+ *     sums;
  *  5. block by block, pass C (dQ) for each thread's share of the block's
  *     rows, walking that block's part of the CSC.
  * The CSC, the blocks and every sum's order depend on the problem alone,
@@ -189,19 +189,18 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
      * nblk * m <= n * m does not overflow int64 (B*H*n*m was checked);
      * the products with the thread count and entry sizes are checked. */
     const size_t nz = (size_t)max_nnz + 1, keys = (size_t)(nblk * sh.m);
-    size_t cnt_bytes, csc_bytes, ct_bytes, colptr_bytes;
+    size_t cnt_bytes, csc_bytes, colptr_bytes;
     void *dd = sus_fi_scratch(ctx, SLOT_D, (size_t)(heads * sh.n) * es);
     int64_t *colptr = NULL, *cnt = NULL;
-    void *csc = NULL, *ct = NULL;
+    void *csc = NULL;
     if (sus_i_mul_size(keys + 1, sizeof(int64_t), &colptr_bytes) &&
         sus_i_mul_size((size_t)ctx->threads, keys * sizeof(int64_t), &cnt_bytes) &&
-        sus_i_mul_size(nz, ces, &csc_bytes) && sus_i_mul_size(nz, es, &ct_bytes)) {
+        sus_i_mul_size(nz, ces, &csc_bytes)) {
         colptr = sus_fi_scratch(ctx, SLOT_COLPTR, colptr_bytes);
         cnt = sus_fi_scratch(ctx, SLOT_CNT, cnt_bytes);
         csc = sus_fi_scratch(ctx, SLOT_CSC, csc_bytes);
-        ct = sus_fi_scratch(ctx, SLOT_CT, ct_bytes);
     }
-    if (!dd || !colptr || !cnt || !csc || !ct)
+    if (!dd || !colptr || !cnt || !csc)
         return sus_i_fail(err, SUS_ERR_NOMEM, "fast SUS backward: out of memory");
     if ((rc = compute_d(ctx, p, kn, o, NULL, dd, err)))
         return rc;
@@ -231,7 +230,6 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 .indices = mk->indices,
                 .wtilde = mk->wtilde,
                 .csc = csc,
-                .ct = ct,
             };
             memset(mycnt, 0, keys * sizeof *mycnt);
             for (int64_t b = 0; b < nblk; b++) {
@@ -281,8 +279,11 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 const int64_t *lo = tid ? hi - keys : colptr + b * sh.m;
                 kn->sparse_q(&h, r0, r1, lo, hi);
             }
-            /* The next head reuses the CSC. */
+            /* The next head reuses the CSC and the counts (pass C reads
+             * the previous share's). */
+            if (hh + 1 < heads) {
 #pragma omp barrier
+            }
         }
     }
     sus_i_ok(err);

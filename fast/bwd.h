@@ -32,11 +32,11 @@ typedef struct sus_fb_head {
 
     /* Sparse: the head's rows of the CSR mask (indptr[0] need not be 0);
      * its CSC view, colptr[m + 1] indexing csc (sus_fb_centry of the
-     * dtype), each column in ascending row order; ct[p], s t of CSC entry p. */
+     * dtype), each column in ascending row order. */
     const int64_t *indptr, *indices;
     const double *wtilde;
     const int64_t *colptr;
-    void *csc, *ct;
+    void *csc;
     int first; /* the first block of rows (see bwd.c) */
 
     /* Dense: lse (n values), K and V transposed into kt[d][ldt] and
@@ -53,7 +53,8 @@ typedef struct sus_fb_head {
     ((size_t)2 * SUS_FB_BQ * SUS_FB_BK + (size_t)SUS_FB_BK * ((size_t)(d) + (dv)) +    \
      (size_t)SUS_FB_BQ * (size_t)(d))
 
-/* A CSC entry: query row and W~ (8 bytes in float32). */
+/* A CSC entry: query row and W~ (8 bytes in float32); the SUS backward's
+ * pass A replaces W~ with s t once it has used it. */
 typedef struct sus_fb_centry_f32 {
     int32_t i;
     float w;

@@ -222,15 +222,16 @@ static void k_scatter(const sus_fb_head *h, int64_t i0, int64_t i1, int64_t *pos
 }
 
 /* Pass A, over columns, for the CSC block of one block of rows: st_ij =
- * s W~_ij (dO_i . V_j - D_i), computed once and stored in CSC order for
- * passes B and C, and dV_j += W~_ij dO_i, i ascending. dV_j starts from 0
- * in the first block (h->first) and from its stored value after, so the
- * blocks only split the sum, never reorder it. */
+ * s W~_ij (dO_i . V_j - D_i), computed once and stored over W~ in the CSC
+ * entry (W~ is not needed after this pass) for passes B and C, and
+ * dV_j += W~_ij dO_i, i ascending. dV_j starts from 0 in the first block
+ * (h->first) and from its stored value after, so the blocks only split
+ * the sum, never reorder it. */
 static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
 {
     const real *Vv = h->v, *dO = h->dout, *D = h->dd;
-    const centry *csc = h->csc;
-    real *ct = h->ct, *dV = h->dv_out;
+    centry *csc = h->csc;
+    real *dV = h->dv_out;
     const int64_t dv = h->dv;
     const real s = (real)h->scale;
     const int64_t pend = h->colptr[j1];
@@ -251,7 +252,7 @@ static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
                 const real w = csc[b + e].w;
                 rows[e] = dO + i * dv;
                 coef[e] = w;
-                ct[b + e] = s * (w * (dot(rows[e], vj, dv) - D[i]));
+                csc[b + e].w = s * (w * (dot(rows[e], vj, dv) - D[i]));
             }
             axpy_rows(out, dv, rows, coef, nb, h->first && b == p0);
         }
@@ -261,7 +262,7 @@ static void k_sparse_v(const sus_fb_head *h, int64_t j0, int64_t j1)
 /* Pass B, over columns, for one block as pass A: dK_j += st_ij Q_i. */
 static void k_sparse_k(const sus_fb_head *h, int64_t j0, int64_t j1)
 {
-    const real *Q = h->q, *ct = h->ct;
+    const real *Q = h->q;
     const centry *csc = h->csc;
     real *dK = h->dk;
     const int64_t d = h->d;
@@ -274,12 +275,14 @@ static void k_sparse_k(const sus_fb_head *h, int64_t j0, int64_t j1)
         for (int64_t b = p0; b < p1; b += TB) {
             const int nb = p1 - b < TB ? (int)(p1 - b) : TB;
             const real *rows[TB];
+            real coef[TB];
             for (int e = 0; e < nb; e++) {
                 if (b + e + PF < pend)
                     prefetch_row(Q + (int64_t)csc[b + e + PF].i * d, d);
                 rows[e] = Q + (int64_t)csc[b + e].i * d;
+                coef[e] = csc[b + e].w;
             }
-            axpy_rows(out, d, rows, ct + b, nb, h->first && b == p0);
+            axpy_rows(out, d, rows, coef, nb, h->first && b == p0);
         }
     }
 }
@@ -308,12 +311,12 @@ INL void pf_fix(const int64_t *lo, const int64_t *hi, int64_t m, int64_t *j, int
  * their block's CSC column by column (so K is read in order and K_j stays in cache
  * while the rows of column j are updated). Column j's entries of these
  * rows are CSC entries [lo[j], hi[j]): a contiguous run, since the CSC
- * lists each column's rows in ascending order. This needs t in CSC order
- * only, where pass A wrote it, instead of moving it to CSR order. */
+ * lists each column's rows in ascending order. This needs s t in CSC order
+ * only, where pass A left it, instead of moving it to CSR order. */
 static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1, const int64_t *lo,
                        const int64_t *hi)
 {
-    const real *K = h->k, *ct = h->ct;
+    const real *K = h->k;
     const centry *csc = h->csc;
     real *dQ = h->dq;
     const int64_t d = h->d, m = h->m;
@@ -334,7 +337,7 @@ static void k_sparse_q(const sus_fb_head *h, int64_t i0, int64_t i1, const int64
                 pp++;
                 pf_fix(lo, hi, m, &jp, &pp);
             }
-            axpy1(dQ + (int64_t)csc[p].i * d, ct[p], kj, d);
+            axpy1(dQ + (int64_t)csc[p].i * d, csc[p].w, kj, d);
         }
     }
 }
