@@ -68,9 +68,14 @@ INL V vsel(VI m, V a, V b)
 }
 
 /* Sum of the lanes, as a fixed tree: the two halves added, recursively.
- * Half-width vector types (not a loop over lanes) keep it in registers. */
+ * Lane shuffles keep it in registers (a memcpy of the halves went through
+ * the stack). */
 typedef real V32 __attribute__((vector_size(32)));
 typedef real V16 __attribute__((vector_size(16)));
+
+#if defined(__clang__) || __GNUC__ >= 12
+#define HALVES(v, ...) __builtin_shufflevector((v), (v), __VA_ARGS__)
+#endif
 
 INL real hsum16(V16 v)
 {
@@ -83,7 +88,11 @@ INL real hsum16(V16 v)
 
 INL real hsum(V v)
 {
-#if FB_VBYTES == 64
+#if FB_VBYTES == 64 && defined(HALVES) && FB_F32
+    V32 h = HALVES(v, 0, 1, 2, 3, 4, 5, 6, 7) + HALVES(v, 8, 9, 10, 11, 12, 13, 14, 15);
+#elif FB_VBYTES == 64 && defined(HALVES)
+    V32 h = HALVES(v, 0, 1, 2, 3) + HALVES(v, 4, 5, 6, 7);
+#elif FB_VBYTES == 64
     V32 a, b;
     memcpy(&a, &v, sizeof a);
     memcpy(&b, (const char *)&v + sizeof a, sizeof b);
@@ -91,7 +100,11 @@ INL real hsum(V v)
 #elif FB_VBYTES == 32
     V32 h = v;
 #endif
-#if FB_VBYTES >= 32
+#if FB_VBYTES >= 32 && defined(HALVES) && FB_F32
+    return hsum16(HALVES(h, 0, 1, 2, 3) + HALVES(h, 4, 5, 6, 7));
+#elif FB_VBYTES >= 32 && defined(HALVES)
+    return hsum16(HALVES(h, 0, 1) + HALVES(h, 2, 3));
+#elif FB_VBYTES >= 32
     V16 c, e;
     memcpy(&c, &h, sizeof c);
     memcpy(&e, (const char *)&h + sizeof c, sizeof e);
