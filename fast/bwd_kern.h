@@ -213,13 +213,21 @@ typedef sus_fb_centry_f32 centry;
 typedef sus_fb_centry_f64 centry;
 #endif
 
+/* Prefetch distance of the scatter's destinations, in mask entries. */
+#define SPF 16
+
 /* Rows [i0, i1) into the CSC, in row order (so each column lists its rows
  * in ascending order). */
 static void k_scatter(const sus_fb_head *h, int64_t i0, int64_t i1, int64_t *pos)
 {
     centry *csc = h->csc;
+    const int64_t eend = h->indptr[i1];
     for (int64_t i = i0; i < i1; i++)
         for (int64_t e = h->indptr[i]; e < h->indptr[i + 1]; e++) {
+            /* The destinations are random: fetch them ahead (a column that
+             * recurs meanwhile moves on by a slot or two, still near). */
+            if (e + SPF < eend)
+                __builtin_prefetch(csc + pos[h->indices[e + SPF]], 1);
             const int64_t p = pos[h->indices[e]]++;
             csc[p].i = (FB_IREAL)i;
             csc[p].w = (real)h->wtilde[e];
