@@ -86,6 +86,20 @@ int sus_cli_parse_budget(const char *option, const char *text, double *out, char
  * getopt_long left them and the argv it parsed. */
 sus_cli_parse_result sus_cli_getopt_error(int c, int argc, char **argv, char *msg);
 
+/* One option of a command, with optarg set: SUS_CLI_RUN to go on, or
+ * SUS_CLI_BAD with a message in msg. */
+typedef sus_cli_parse_result (*sus_cli_option_fn)(int c, void *state, char *msg);
+
+struct option;
+/* The getopt_long loop every command shares: options from table ('h' is
+ * --help), each handed to fn. The first bad option is the one reported, but
+ * a --help anywhere wins (SUS_CLI_HELP). It stops at the first operand, so
+ * on return argv[optind] is the first unparsed argument. Prints nothing and
+ * reinitializes getopt, so it can run again in the same process. */
+sus_cli_parse_result sus_cli_getopt_each(int argc, char **argv,
+                                         const struct option *table,
+                                         sus_cli_option_fn fn, void *state, char *msg);
+
 /* ---- Messages (cli_msg.c) ----------------------------------------------- */
 
 /* "sus CMD: message" on stderr, one line. */

@@ -251,6 +251,17 @@ static sus_cli_parse_result check_required(const sus_est_opts *o,
     return SUS_CLI_RUN;
 }
 
+typedef struct est_state {
+    sus_est_opts *o;
+    unsigned char *seen;
+} est_state;
+
+static sus_cli_parse_result est_option(int c, void *state, char *msg)
+{
+    est_state *st = state;
+    return parse_one(c, st->o, st->seen, msg);
+}
+
 sus_cli_parse_result sus_est_parse(sus_est_cmd cmd, int argc, char **argv,
                                    sus_est_opts *o, char *msg)
 {
@@ -264,28 +275,9 @@ sus_cli_parse_result sus_est_parse(sus_est_cmd cmd, int argc, char **argv,
                                  : cmd == SUS_EST_SAMPLE ? sample_options
                                                          : moments_options;
     unsigned char seen[OPT_LAST - OPT_Q + 1] = {0};
-    int help = 0;
-    sus_cli_parse_result r = SUS_CLI_RUN;
-    /* As sus_grad_parse: optind = 0 reinitializes glibc's getopt, "+" stops
-     * at the first operand, ":" and opterr = 0 keep getopt silent. */
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", table, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            help = 1;
-            continue;
-        }
-        /* The first bad option is reported, but a --help anywhere wins. */
-        if (r != SUS_CLI_RUN)
-            continue;
-        if (c == '?' || c == ':')
-            r = sus_cli_getopt_error(c, argc, argv, msg);
-        else
-            r = parse_one(c, o, seen, msg);
-    }
-    if (help)
-        return SUS_CLI_HELP;
+    est_state st = {o, seen};
+    sus_cli_parse_result r =
+        sus_cli_getopt_each(argc, argv, table, est_option, &st, msg);
     if (r != SUS_CLI_RUN)
         return r;
     if (optind < argc)

@@ -164,3 +164,28 @@ sus_cli_parse_result sus_cli_getopt_error(int c, int argc, char **argv, char *ms
         return sus_cli_bad(msg, "unknown option '-%c'", optopt);
     return sus_cli_bad(msg, "unknown option '%s'", arg);
 }
+
+sus_cli_parse_result sus_cli_getopt_each(int argc, char **argv,
+                                         const struct option *table,
+                                         sus_cli_option_fn fn, void *state, char *msg)
+{
+    int help = 0;
+    sus_cli_parse_result r = SUS_CLI_RUN;
+    /* optind = 0 makes glibc reinitialize fully, so the parser can run again
+     * in the same process; "+" stops at the first operand, ":" and opterr = 0
+     * keep getopt silent so that every message comes from the caller. */
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", table, NULL)) != -1) {
+        if (c == 'h') {
+            help = 1;
+            continue;
+        }
+        if (r != SUS_CLI_RUN)
+            continue;
+        r = c == '?' || c == ':' ? sus_cli_getopt_error(c, argc, argv, msg)
+                                 : fn(c, state, msg);
+    }
+    return help ? SUS_CLI_HELP : r;
+}

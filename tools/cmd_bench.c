@@ -198,6 +198,24 @@ static const char *option_name(int c)
     return "?";
 }
 
+typedef struct bench_state {
+    sus_bench_opts *o;
+    unsigned char *seen;
+} bench_state;
+
+static sus_cli_parse_result bench_option(int c, void *state, char *msg)
+{
+    bench_state *st = state;
+    /* Every option may be given once; --dense and --no-dense exclude each
+     * other, so that a command line means one thing. */
+    if (st->seen[c - OPT_N])
+        return sus_cli_bad(msg, "--%s given more than once", option_name(c));
+    st->seen[c - OPT_N] = 1;
+    if (st->seen[OPT_DENSE - OPT_N] && st->seen[OPT_NO_DENSE - OPT_N])
+        return sus_cli_bad(msg, "--dense and --no-dense cannot be used together");
+    return parse_one(c, st->o, msg);
+}
+
 sus_cli_parse_result sus_bench_parse(int argc, char **argv, sus_bench_opts *o,
                                      char *msg)
 {
@@ -209,40 +227,9 @@ sus_cli_parse_result sus_bench_parse(int argc, char **argv, sus_bench_opts *o,
     o->seed = SUS_BENCH_DEFAULT_SEED;
     msg[0] = '\0';
     unsigned char seen[OPT_LAST - OPT_N + 1] = {0};
-    int help = 0;
-    sus_cli_parse_result r = SUS_CLI_RUN;
-    /* As sus_grad_parse: optind = 0 reinitializes glibc's getopt, "+" stops
-     * at the first operand, ":" and opterr = 0 keep getopt silent. */
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", bench_options, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            help = 1;
-            continue;
-        }
-        /* The first bad option is reported, but a --help anywhere wins. */
-        if (r != SUS_CLI_RUN)
-            continue;
-        if (c == '?' || c == ':') {
-            r = sus_cli_getopt_error(c, argc, argv, msg);
-            continue;
-        }
-        /* Every option may be given once; --dense and --no-dense exclude
-         * each other, so that a command line means one thing. */
-        if (seen[c - OPT_N]) {
-            r = sus_cli_bad(msg, "--%s given more than once", option_name(c));
-            continue;
-        }
-        seen[c - OPT_N] = 1;
-        if (seen[OPT_DENSE - OPT_N] && seen[OPT_NO_DENSE - OPT_N]) {
-            r = sus_cli_bad(msg, "--dense and --no-dense cannot be used together");
-            continue;
-        }
-        r = parse_one(c, o, msg);
-    }
-    if (help)
-        return SUS_CLI_HELP;
+    bench_state st = {o, seen};
+    sus_cli_parse_result r =
+        sus_cli_getopt_each(argc, argv, bench_options, bench_option, &st, msg);
     if (r != SUS_CLI_RUN)
         return r;
     if (optind < argc)

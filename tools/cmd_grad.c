@@ -146,38 +146,29 @@ static sus_cli_parse_result parse_one(int c, sus_grad_opts *o, int *seen_prec,
     }
 }
 
+typedef struct grad_state {
+    sus_grad_opts *o;
+    int seen_prec, seen_impl;
+} grad_state;
+
+static sus_cli_parse_result grad_option(int c, void *state, char *msg)
+{
+    grad_state *st = state;
+    return parse_one(c, st->o, &st->seen_prec, &st->seen_impl, msg);
+}
+
 sus_cli_parse_result sus_grad_parse(int argc, char **argv, sus_grad_opts *o, char *msg)
 {
     memset(o, 0, sizeof *o);
     o->prec = SUS_MPFR_DEFAULT_PREC;
     o->dtype = SUS_DTYPE_F8;
     msg[0] = '\0';
-    int seen_prec = 0, seen_impl = 0, help = 0;
-    sus_cli_parse_result r = SUS_CLI_RUN;
-    /* optind = 0 makes glibc reinitialize fully, so the parser can run again
-     * in the same process; "+" stops at the first operand, ":" and opterr = 0
-     * keep getopt silent so that every message comes from here. */
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", grad_options, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            help = 1;
-            continue;
-        }
-        /* The first bad option is the one reported, but parsing goes on so
-         * that a --help anywhere wins: the user asked for help. */
-        if (r != SUS_CLI_RUN)
-            continue;
-        if (c == '?' || c == ':')
-            r = sus_cli_getopt_error(c, argc, argv, msg);
-        else
-            r = parse_one(c, o, &seen_prec, &seen_impl, msg);
-    }
-    if (help)
-        return SUS_CLI_HELP;
+    grad_state st = {o, 0, 0};
+    sus_cli_parse_result r =
+        sus_cli_getopt_each(argc, argv, grad_options, grad_option, &st, msg);
     if (r != SUS_CLI_RUN)
         return r;
+    const int seen_prec = st.seen_prec;
     if (optind < argc)
         return sus_cli_bad(msg, "unexpected argument '%s'", argv[optind]);
     const struct {
