@@ -9,8 +9,11 @@
 #include "../core/internal.h"
 #include "fast_internal.h"
 
-#define DEFAULT_BLOCK_Q 64
-#define DEFAULT_BLOCK_K 256
+/* Measured with sus bench (fp32 and fp64, d = 64, c = 32, 2 threads, causal
+ * and not, n = 1024..65536): 128 x 512 was 2-6% faster than 64 x 256 and
+ * never slower beyond the noise. */
+#define DEFAULT_BLOCK_Q 128
+#define DEFAULT_BLOCK_K 512
 #define MAX_THREADS     1024
 
 sus_simd sus_fi_cpu_simd(void)
