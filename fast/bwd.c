@@ -119,6 +119,31 @@ static void row_share(const int64_t *ip, int64_t n, int64_t brows, int64_t b, in
     *r1 += b0;
 }
 
+/* Head hh's view of the problem, its D and its outputs (es: element size);
+ * the caller adds what its pass needs (mask or lse and packed K, V). */
+static sus_fb_head head_at(const sus_fast_problem *p, int64_t hh, size_t es,
+                           const void *dd, void *dq, void *dk, void *dv)
+{
+    const sus_shape sh = p->shape;
+    const sus_fb_head h = {
+        .n = sh.n,
+        .m = sh.m,
+        .d = sh.d,
+        .dv = sh.dv,
+        .scale = p->scale,
+        .causal = p->causal,
+        .q = (const char *)p->q + (size_t)(hh * sh.n * sh.d) * es,
+        .k = (const char *)p->k + (size_t)(hh * sh.m * sh.d) * es,
+        .v = (const char *)p->v + (size_t)(hh * sh.m * sh.dv) * es,
+        .dout = (const char *)p->dout + (size_t)(hh * sh.n * sh.dv) * es,
+        .dd = (const char *)dd + (size_t)(hh * sh.n) * es,
+        .dq = (char *)dq + (size_t)(hh * sh.n * sh.d) * es,
+        .dk = (char *)dk + (size_t)(hh * sh.m * sh.d) * es,
+        .dv_out = (char *)dv + (size_t)(hh * sh.m * sh.dv) * es,
+    };
+    return h;
+}
+
 static int check_outputs(const sus_fast_ctx *ctx, const void *o, const void *dq,
                          const void *dk, const void *dv, sus_error *err)
 {
@@ -211,26 +236,11 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
         int64_t *mycnt = cnt + (size_t)tid * keys;
         for (int64_t hh = 0; hh < heads; hh++) {
             const int64_t *ip = mk->indptr + hh * sh.n;
-            sus_fb_head h = {
-                .n = sh.n,
-                .m = sh.m,
-                .d = sh.d,
-                .dv = sh.dv,
-                .scale = p->scale,
-                .causal = p->causal,
-                .q = (const char *)p->q + (size_t)(hh * sh.n * sh.d) * es,
-                .k = (const char *)p->k + (size_t)(hh * sh.m * sh.d) * es,
-                .v = (const char *)p->v + (size_t)(hh * sh.m * sh.dv) * es,
-                .dout = (const char *)p->dout + (size_t)(hh * sh.n * sh.dv) * es,
-                .dd = (const char *)dd + (size_t)(hh * sh.n) * es,
-                .dq = (char *)dq + (size_t)(hh * sh.n * sh.d) * es,
-                .dk = (char *)dk + (size_t)(hh * sh.m * sh.d) * es,
-                .dv_out = (char *)dv + (size_t)(hh * sh.m * sh.dv) * es,
-                .indptr = ip,
-                .indices = mk->indices,
-                .wtilde = mk->wtilde,
-                .csc = csc,
-            };
+            sus_fb_head h = head_at(p, hh, es, dd, dq, dk, dv);
+            h.indptr = ip;
+            h.indices = mk->indices;
+            h.wtilde = mk->wtilde;
+            h.csc = csc;
             memset(mycnt, 0, keys * sizeof *mycnt);
             for (int64_t b = 0; b < nblk; b++) {
                 int64_t r0, r1;
@@ -329,26 +339,11 @@ int sus_fast_dense_backward(sus_fast_ctx *ctx, const sus_fast_problem *p, const 
         const int tid = omp_get_thread_num();
         void *ws = sus_fi_thread_scratch(ctx, tid, SLOT_TILE, 0);
         for (int64_t hh = 0; hh < heads; hh++) {
-            const sus_fb_head h = {
-                .n = sh.n,
-                .m = sh.m,
-                .d = sh.d,
-                .dv = sh.dv,
-                .scale = p->scale,
-                .causal = p->causal,
-                .q = (const char *)p->q + (size_t)(hh * sh.n * sh.d) * es,
-                .k = (const char *)p->k + (size_t)(hh * sh.m * sh.d) * es,
-                .v = (const char *)p->v + (size_t)(hh * sh.m * sh.dv) * es,
-                .dout = (const char *)p->dout + (size_t)(hh * sh.n * sh.dv) * es,
-                .dd = (const char *)dd + (size_t)(hh * sh.n) * es,
-                .dq = (char *)dq + (size_t)(hh * sh.n * sh.d) * es,
-                .dk = (char *)dk + (size_t)(hh * sh.m * sh.d) * es,
-                .dv_out = (char *)dv + (size_t)(hh * sh.m * sh.dv) * es,
-                .lse = (const char *)lse + (size_t)(hh * sh.n) * es,
-                .kt = kt,
-                .vt = vt,
-                .ldt = ldt,
-            };
+            sus_fb_head h = head_at(p, hh, es, dd, dq, dk, dv);
+            h.lse = (const char *)lse + (size_t)(hh * sh.n) * es;
+            h.kt = kt;
+            h.vt = vt;
+            h.ldt = ldt;
 #pragma omp for schedule(static)
             for (int64_t b = 0; b < nkb; b++)
                 kn->transpose(&h, kt, vt, b * SUS_FB_BK, (b + 1) * SUS_FB_BK);
