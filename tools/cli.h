@@ -86,6 +86,12 @@ int sus_cli_parse_budget(const char *option, const char *text, double *out, char
  * getopt_long left them and the argv it parsed. */
 sus_cli_parse_result sus_cli_getopt_error(int c, int argc, char **argv, char *msg);
 
+/* Stores a path option's value in *slot. A path given twice is refused
+ * (silently taking the last could compute on a file the user did not mean),
+ * and so is an empty one. */
+sus_cli_parse_result sus_cli_set_path(const char **slot, const char *option,
+                                      const char *value, char *msg);
+
 /* One option of a command, with optarg set: SUS_CLI_RUN to go on, or
  * SUS_CLI_BAD with a message in msg. */
 typedef sus_cli_parse_result (*sus_cli_option_fn)(int c, void *state, char *msg);

@@ -82,19 +82,6 @@ const char *sus_est_name(sus_est_cmd cmd)
     return "?";
 }
 
-/* A path option given twice is refused: silently taking the last one could
- * compute on a file the user did not mean. */
-static sus_cli_parse_result set_path(const char **slot, const char *option,
-                                     const char *value, char *msg)
-{
-    if (*slot)
-        return sus_cli_bad(msg, "%s given more than once", option);
-    if (value[0] == '\0')
-        return sus_cli_bad(msg, "%s: empty path", option);
-    *slot = value;
-    return SUS_CLI_RUN;
-}
-
 /* Every valued option may be given once; seen[] counts by option code. */
 static sus_cli_parse_result once(unsigned char *seen, int c, const char *option,
                                  char *msg)
@@ -120,17 +107,17 @@ static sus_cli_parse_result parse_one(int c, sus_est_opts *o, unsigned char *see
 {
     switch (c) {
     case OPT_Q:
-        return set_path(&o->q, "--q", optarg, msg);
+        return sus_cli_set_path(&o->q, "--q", optarg, msg);
     case OPT_K:
-        return set_path(&o->k, "--k", optarg, msg);
+        return sus_cli_set_path(&o->k, "--k", optarg, msg);
     case OPT_V:
-        return set_path(&o->v, "--v", optarg, msg);
+        return sus_cli_set_path(&o->v, "--v", optarg, msg);
     case OPT_DO:
-        return set_path(&o->dout, "--do", optarg, msg);
+        return sus_cli_set_path(&o->dout, "--do", optarg, msg);
     case OPT_OUT:
-        return set_path(&o->out, "--out", optarg, msg);
+        return sus_cli_set_path(&o->out, "--out", optarg, msg);
     case OPT_MASK:
-        return set_path(&o->mask, "--mask", optarg, msg);
+        return sus_cli_set_path(&o->mask, "--mask", optarg, msg);
     case OPT_SCALE:
         if (once(seen, c, "--scale", msg))
             return SUS_CLI_BAD;

@@ -189,3 +189,14 @@ sus_cli_parse_result sus_cli_getopt_each(int argc, char **argv,
     }
     return help ? SUS_CLI_HELP : r;
 }
+
+sus_cli_parse_result sus_cli_set_path(const char **slot, const char *option,
+                                      const char *value, char *msg)
+{
+    if (*slot)
+        return sus_cli_bad(msg, "%s given more than once", option);
+    if (value[0] == '\0')
+        return sus_cli_bad(msg, "%s: empty path", option);
+    *slot = value;
+    return SUS_CLI_RUN;
+}

@@ -71,19 +71,6 @@ static const struct option grad_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* A path option given twice is refused: silently taking the last one could
- * compute on a file the user did not mean. */
-static sus_cli_parse_result set_path(const char **slot, const char *option,
-                                     const char *value, char *msg)
-{
-    if (*slot)
-        return sus_cli_bad(msg, "%s given more than once", option);
-    if (value[0] == '\0')
-        return sus_cli_bad(msg, "%s: empty path", option);
-    *slot = value;
-    return SUS_CLI_RUN;
-}
-
 static sus_cli_parse_result parse_prec(const char *text, long *prec, char *msg)
 {
     int64_t p;
@@ -102,15 +89,15 @@ static sus_cli_parse_result parse_one(int c, sus_grad_opts *o, int *seen_prec,
 {
     switch (c) {
     case OPT_Q:
-        return set_path(&o->q, "--q", optarg, msg);
+        return sus_cli_set_path(&o->q, "--q", optarg, msg);
     case OPT_K:
-        return set_path(&o->k, "--k", optarg, msg);
+        return sus_cli_set_path(&o->k, "--k", optarg, msg);
     case OPT_V:
-        return set_path(&o->v, "--v", optarg, msg);
+        return sus_cli_set_path(&o->v, "--v", optarg, msg);
     case OPT_DO:
-        return set_path(&o->dout, "--do", optarg, msg);
+        return sus_cli_set_path(&o->dout, "--do", optarg, msg);
     case OPT_OUT:
-        return set_path(&o->out, "--out", optarg, msg);
+        return sus_cli_set_path(&o->out, "--out", optarg, msg);
     case OPT_SCALE:
         if (o->has_scale)
             return sus_cli_bad(msg, "--scale given more than once");
