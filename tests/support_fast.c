@@ -507,3 +507,17 @@ int64_t sus_tf_check_mask(sus_tf_problem *t, double c, uint64_t seed,
     free(wt);
     return borderline;
 }
+
+sus_fast_ctx *sus_tf_new_ctx(int threads, sus_simd simd, int64_t bq, int64_t bk)
+{
+    sus_fast_config cfg = {threads, simd, bq, bk};
+    sus_fast_ctx *ctx = NULL;
+    sus_error err;
+    int rc = sus_fast_ctx_new(&cfg, &ctx, &err);
+    if (rc == SUS_ERR_UNSUPPORTED && simd != SUS_SIMD_AUTO && simd != SUS_SIMD_PORTABLE)
+        return NULL;
+    if (rc != SUS_OK)
+        fail_msg("sus_fast_ctx_new(threads %d, simd %s, tiles %lld x %lld): %s",
+                 threads, sus_simd_name(simd), (long long)bq, (long long)bk, err.msg);
+    return ctx;
+}

@@ -147,4 +147,8 @@ int64_t sus_tf_check_mask(sus_tf_problem *t, double c, uint64_t seed,
 /* Number of entries allowed (j <= i when causal) over all heads. */
 int64_t sus_tf_allowed(const sus_tf_problem *t);
 
+/* A context with this configuration, or NULL where the CPU lacks the SIMD
+ * level (AVX2, AVX512); any other refusal fails the test. */
+sus_fast_ctx *sus_tf_new_ctx(int threads, sus_simd simd, int64_t bq, int64_t bk);
+
 #endif

@@ -33,21 +33,6 @@ static const double budgets[] = {0.5, 1.0, 3.0, 32.0, INFINITY};
 #define NBUDGETS (sizeof budgets / sizeof budgets[0])
 static const sus_dtype dtypes[2] = {SUS_DTYPE_F8, SUS_DTYPE_F4};
 
-/* A context, or NULL where the CPU lacks the SIMD level. */
-static sus_fast_ctx *new_ctx(int threads, sus_simd simd, int64_t bq, int64_t bk)
-{
-    sus_fast_config cfg = {threads, simd, bq, bk};
-    sus_fast_ctx *ctx = NULL;
-    sus_error err;
-    int rc = sus_fast_ctx_new(&cfg, &ctx, &err);
-    if (rc == SUS_ERR_UNSUPPORTED && simd != SUS_SIMD_AUTO && simd != SUS_SIMD_PORTABLE)
-        return NULL;
-    if (rc != SUS_OK)
-        fail_msg("sus_fast_ctx_new(threads %d, simd %s, tiles %lld x %lld): %s",
-                 threads, sus_simd_name(simd), (long long)bq, (long long)bk, err.msg);
-    return ctx;
-}
-
 /* The most entries kept in one row. */
 static int64_t max_row_nnz(const sus_mask *mk)
 {
@@ -98,8 +83,8 @@ static void test_mask_random(void **state)
     /* Threads change nothing (test_fast_grad checks bit identity), and
      * OpenMP's waits cost far more than these small problems on a loaded
      * 2-core machine: most cases run on one thread, every fourth on two. */
-    sus_fast_ctx *ctx1 = new_ctx(1, SUS_SIMD_AUTO, 0, 0);
-    sus_fast_ctx *ctx2 = new_ctx(2, SUS_SIMD_AUTO, 0, 0);
+    sus_fast_ctx *ctx1 = sus_tf_new_ctx(1, SUS_SIMD_AUTO, 0, 0);
+    sus_fast_ctx *ctx2 = sus_tf_new_ctx(2, SUS_SIMD_AUTO, 0, 0);
     for (int cs = 0; cs < cases; cs++) {
         sus_fast_ctx *ctx = cs % 4 == 3 ? ctx2 : ctx1;
         sus_shape sh = sus_t_random_shape(&r, 2, 70, 16);
@@ -214,7 +199,7 @@ static void test_pruning_bound(void **state)
     const int nrows = sus_t_quick() ? 1 : 3;
     const int64_t M = sus_t_quick() ? 1024 : 4096;
     static const double cs[] = {1.0, 4.0, 32.0};
-    sus_fast_ctx *ctx = new_ctx(2, SUS_SIMD_AUTO, 0, PRUNE_BK);
+    sus_fast_ctx *ctx = sus_tf_new_ctx(2, SUS_SIMD_AUTO, 0, PRUNE_BK);
     for (int ri = 0; ri < nrows; ri++)
         for (int di = 0; di < 2; di++)
             for (int grow = 1; grow >= 0; grow--) {
@@ -285,7 +270,7 @@ static void test_forward_only(void **state)
 {
     (void)state;
     sus_t_rng r = {0xc0};
-    sus_fast_ctx *ctx = new_ctx(1, SUS_SIMD_AUTO, 0, 0);
+    sus_fast_ctx *ctx = sus_tf_new_ctx(1, SUS_SIMD_AUTO, 0, 0);
     const int cases = sus_t_quick() ? 2 : 8;
     for (int cs = 0; cs < cases; cs++) {
         sus_shape sh = sus_t_random_shape(&r, 2, 70, 16);
@@ -349,7 +334,7 @@ static void test_borderline_adversarial(void **state)
     const int nseeds = sus_t_quick() ? 1 : 4;
     sus_tf_border acc[2] = {{0, 0, 0.0}, {0, 0, 0.0}};
     int64_t flips[2] = {0, 0};
-    sus_fast_ctx *ctx = new_ctx(1, SUS_SIMD_AUTO, 0, 16);
+    sus_fast_ctx *ctx = sus_tf_new_ctx(1, SUS_SIMD_AUTO, 0, 16);
     for (size_t ci = 0; ci < sizeof cfgs / sizeof cfgs[0]; ci++)
         for (int di = 0; di < 2; di++)
             for (int s = 0; s < nseeds; s++) {
@@ -439,7 +424,8 @@ static void test_tiles_and_simd(void **state)
             for (size_t l = 0; l < 3; l++)
                 for (size_t a = 0; a < 3; a++)
                     for (size_t b = 0; b < 3; b++) {
-                        sus_fast_ctx *ctx = new_ctx(1, levels[l], bqs[a], bks[b]);
+                        sus_fast_ctx *ctx =
+                            sus_tf_new_ctx(1, levels[l], bqs[a], bks[b]);
                         if (!ctx)
                             continue;
                         contexts += si == 0 && di == 0;
