@@ -102,17 +102,29 @@ tests: $(TEST_BIN) $(SUS)
 # The test binaries find the CLI and test data through the environment.
 TEST_ENV := SUS_BIN=$(abspath $(SUS)) SUS_TESTDATA=$(abspath tests)
 
+# Each part of the suite with rules of its own keeps them in a fragment next to
+# its sources (fuzz/, proofs/, python/, ports/, tests/mc/). A fragment hooks
+# into the shared targets through these lists:
+#   CHECK_EXTRA     targets that make check also runs (plain and SAN=1)
+#   MEMCHECK_EXTRA  targets that make memcheck also runs
+#   CI_EXTRA        targets that make ci runs once, after install-check
+CHECK_EXTRA    :=
+MEMCHECK_EXTRA :=
+CI_EXTRA       :=
+include $(sort $(wildcard fuzz/rules.mk proofs/rules.mk python/rules.mk ports/rules.mk \
+                          tests/mc/rules.mk))
+
 torch-crosscheck: $(SUS)
 	$(PYTHON) tests/torch_crosscheck.py --sus $(SUS)
 
 # The PyTorch cross-check runs first, so that the output ends with CMocka's
 # summaries.
-check: all tests torch-crosscheck
+check: all tests torch-crosscheck $(CHECK_EXTRA)
 	@set -e; for t in $(TEST_BIN); do echo "== $$t"; $(TEST_ENV) $$t; done
 
 VGFLAGS := --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
            --show-leak-kinds=definite --track-origins=yes --quiet
-memcheck: all tests
+memcheck: all tests $(MEMCHECK_EXTRA)
 	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
 	  $(TEST_ENV) SUS_TEST_QUICK=1 SUS_VALGRIND="$(VALGRIND) $(VGFLAGS)" \
 	  $(VALGRIND) $(VGFLAGS) $$t; done
@@ -129,6 +141,7 @@ ci:
 	$(MAKE) check SAN=1
 	$(MAKE) memcheck
 	$(MAKE) install-check
+	$(if $(strip $(CI_EXTRA)),$(MAKE) $(CI_EXTRA))
 	$(MAKE) check
 
 install: all
