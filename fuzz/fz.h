@@ -130,10 +130,13 @@ int fz_case_finite(const fz_case *fc, int with_dout);
  * harnesses check only crashes, sanitizers and refusals there. */
 int fz_case_linear(const fz_case *fc);
 
-/* Whether an intermediate of fast/ may overflow the dtype: the product of
- * max(1, |s|), max(1, 1/c), (n + m + d + dv)^2 and max(1, max |x|) over the
- * four inputs, an upper bound of every partial sum, is near the dtype's
- * largest value. fast/ may then return inf or NaN (inf * 0) with SUS_OK,
+/* G = max(1, |s|) max(1, 1/c) (n + m + d + dv)^2 prod_x max(1, max |x|)
+ * over the four inputs: an upper bound of every partial sum and of the
+ * factor by which any intermediate's error can grow. */
+double fz_case_growth(const fz_case *fc);
+
+/* Whether an intermediate of fast/ may overflow the dtype: G is near the
+ * dtype's largest value. fast/ may then return inf or NaN (inf * 0) with SUS_OK,
  * or SUS_ERR_RANGE, where the exact result is finite; only its finite
  * outputs are checked. */
 int fz_case_may_overflow(const fz_case *fc);
@@ -152,8 +155,12 @@ FZ_NORETURN void fz_fail_plain(const char *target, const char *fmt, ...)
 
 /* ---- Checks (fz_check.c) -------------------------------------------------- */
 
-/* got[0..count) against exact within tau k u mag (DESIGN.md 3), u the unit
- * roundoff of fc's dtype (unit 0) or the given u. A non-finite got passes
+/* got[0..count) against exact within tau k (u mag + eta G) (DESIGN.md 3,
+ * plus underflow: an intermediate that underflows has an absolute error up
+ * to eta, the dtype's smallest subnormal, which later factors grow by at
+ * most G, fz_case_growth; the relative model of DESIGN.md 3 misses it, and
+ * it is below 1e-300 for float64 unless the result is near underflow), u
+ * the unit roundoff of fc's dtype (unit 0) or the given u. A non-finite got passes
  * only where the exact magnitude is beyond the dtype's range (an overflow
  * the dtype cannot avoid). Fails with the element, both values, the bound. */
 void fz_check_array(const fz_case *fc, const char *name, const double *got,

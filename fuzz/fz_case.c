@@ -223,13 +223,19 @@ static double max1(const double *x, size_t count)
     return m;
 }
 
-int fz_case_may_overflow(const fz_case *fc)
+double fz_case_growth(const fz_case *fc)
 {
     const sus_t_problem *p = &fc->t.p;
     const sus_shape *sh = &p->a.shape;
     const double len = (double)(sh->n + sh->m + sh->d + sh->dv);
-    double a = fmax(1.0, fabs(p->a.scale)) * fmax(1.0, 1.0 / fc->c) * len * len;
+    const double c = fc->c > 0 ? fc->c : 1.0;
+    double a = fmax(1.0, fabs(p->a.scale)) * fmax(1.0, 1.0 / c) * len * len;
     a *= max1(p->q, p->z.q) * max1(p->k, p->z.k);
     a *= max1(p->v, p->z.v) * max1(p->dout, p->z.o);
-    return fz_may_overflow(fc->t.dtype, a);
+    return a;
+}
+
+int fz_case_may_overflow(const fz_case *fc)
+{
+    return fz_may_overflow(fc->t.dtype, fz_case_growth(fc));
 }

@@ -28,14 +28,15 @@ void fz_check_array(const fz_case *fc, const char *name, const double *got,
         u = sus_tf_unit(dt);
     const double k = sus_bound_k(&fc->t.p.a.shape);
     const int ovf = fz_case_may_overflow(fc);
+    const double floor = eta(dt) * fz_case_growth(fc);
     for (size_t t = 0; t < count; t++) {
-        if (sus_within_bound(got[t], exact[t], mag[t] + eta(dt) / u, SUS_TAU, k, u))
+        if (sus_within_bound(got[t], exact[t], mag[t] + floor / u, SUS_TAU, k, u))
             continue;
         if (!isfinite(got[t]) && (ovf || fz_may_overflow(dt, mag[t])))
             continue;
         fz_fail(fc, "%s[%zu] got=%.17g want=%.17g |diff|=%.3g bound=%.3g (mag %.3g, k %g)",
                 name, t, got[t], exact[t], fabs(got[t] - exact[t]),
-                SUS_TAU * k * (u * mag[t] + eta(dt)), mag[t], k);
+                SUS_TAU * k * (u * mag[t] + floor), mag[t], k);
     }
 }
 

@@ -17,6 +17,11 @@ sus_cli_parse_result sus_cli_bad(char *msg, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, SUS_CLI_MSG_LEN, fmt, ap);
     va_end(ap);
+    /* Messages quote arguments; a newline or other control character in
+     * one must not split the one-line error (found by fuzz/cli.c). */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     return SUS_CLI_BAD;
 }
 
