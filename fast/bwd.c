@@ -134,7 +134,11 @@ static sus_fb_head head_at(const sus_fast_problem *p, int64_t hh, size_t es,
         .causal = p->causal,
         .q = (const char *)p->q + (size_t)(hh * sh.n * sh.d) * es,
         .k = (const char *)p->k + (size_t)(hh * sh.m * sh.d) * es,
+#if SUS_MUTANT == 5 /* planted bug for fuzz/ (never in builds): V's stride is d */
+        .v = (const char *)p->v + (size_t)(hh * sh.m * sh.d) * es,
+#else
         .v = (const char *)p->v + (size_t)(hh * sh.m * sh.dv) * es,
+#endif
         .dout = (const char *)p->dout + (size_t)(hh * sh.n * sh.dv) * es,
         .dd = (const char *)dd + (size_t)(hh * sh.n) * es,
         .dq = (char *)dq + (size_t)(hh * sh.n * sh.d) * es,
@@ -229,6 +233,24 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
         return sus_i_fail(err, SUS_ERR_NOMEM, "fast SUS backward: out of memory");
     if ((rc = compute_d(ctx, p, kn, o, NULL, dd, err)))
         return rc;
+#if SUS_MUTANT == 4 /* planted bug for fuzz/: D from the masked output sum W~ V */
+    for (int64_t r = 0; r < heads * sh.n; r++) {
+        double dm = 0.0;
+        for (int64_t e = mk->indptr[r]; e < mk->indptr[r + 1]; e++)
+            for (int64_t c = 0; c < sh.dv; c++) {
+                size_t vi = (size_t)(((r / sh.n) * sh.m + mk->indices[e]) * sh.dv + c);
+                size_t oi = (size_t)(r * sh.dv + c);
+                dm += mk->wtilde[e] * (f32 ? (double)((const float *)p->v)[vi] *
+                                                 ((const float *)p->dout)[oi]
+                                           : ((const double *)p->v)[vi] *
+                                                 ((const double *)p->dout)[oi]);
+            }
+        if (f32)
+            ((float *)dd)[r] = (float)dm;
+        else
+            ((double *)dd)[r] = dm;
+    }
+#endif
 
 #pragma omp parallel num_threads(ctx->threads)
     {

@@ -518,8 +518,13 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                 alpha[r] = 1;
                 const int64_t gi = i0 + rg + r;
                 int64_t nkr = nk;
+#if SUS_MUTANT == 1 /* planted bug for fuzz/ (never in builds): causal limit off by one */
+                if (a->causal && gi + 2 - kb0 < nkr)
+                    nkr = gi + 2 - kb0;
+#else
                 if (a->causal && gi + 1 - kb0 < nkr)
                     nkr = gi + 1 - kb0;
+#endif
                 if (r >= nr || nkr <= 0) {
                     for (int64_t j = 0; j < nkg; j++)
                         P[j] = 0;
@@ -656,9 +661,17 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                     } else {
                         double q = a->c * w;
                         double u = sus_fw_uniform(cx[t0 + t], cy[t0 + t]);
+#if SUS_MUTANT == 2 /* planted bug for fuzz/: u <= q keeps u == q */
+                        if (u <= (q < 1.0 ? q : 1.0)) {
+#else
                         if (u < (q < 1.0 ? q : 1.0)) {
+#endif
                             dst[keep].j = cj[t0 + t];
+#if SUS_MUTANT == 3 /* planted bug for fuzz/: minc without its cap, W~ = w / (c w) */
+                            dst[keep].w = w / q;
+#else
                             dst[keep].w = w > a->inv_c ? w : a->inv_c;
+#endif
                             keep++;
                         }
                     }

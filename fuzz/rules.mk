@@ -70,22 +70,25 @@ define fuzz_flavour
 $(FUZZ_OUT)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$(2) $(3) $$(if $$(findstring _avx512,$$<),$(SIMD_AVX512),$$(if $$(findstring _avx2,$$<),$(SIMD_AVX2))) -c $$< -o $$@
-$(foreach t,$(FUZZ_TARGETS),$(call fuzz_binary,$(1),$(2),$(4),$(t),$(5)))
 -include $(patsubst %.c,$(FUZZ_OUT)/$(1)/obj/%.d,$(FUZZ_ALL_SRC))
+endef
+define fuzz_flavour_eval
+$(eval $(call fuzz_flavour,$(1),$(2),$(3),$(4),$(5)))
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_binary,$(1),$(2),$(4),$(t),$(5))))
 endef
 define fuzz_binary
 $(FUZZ_OUT)/$(1)/$(4): $(patsubst %.c,$(FUZZ_OUT)/$(1)/obj/%.o,fuzz/$(4).c $(LIB_SRC) $(call fuzz_srcs,$(4)) $(5))
 	$(2) $(3) -o $$@ $$^ $(TESTLIBS) $(LIBS)
 endef
 
-$(eval $(call fuzz_flavour,libfuzzer,$(FUZZ_CLANG),$(FUZZ_CFLAGS_BASE) $(FUZZ_SAN) \
-  -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fsanitize=fuzzer -fopenmp))
-$(eval $(call fuzz_flavour,afl-asan,AFL_QUIET=1 $(FUZZ_AFL_CC),$(FUZZ_CFLAGS_BASE) \
-  -fsanitize=address -fno-omit-frame-pointer,-fsanitize=fuzzer -fsanitize=address -fopenmp))
-$(eval $(call fuzz_flavour,afl,AFL_QUIET=1 $(FUZZ_AFL_CC),$(FUZZ_CFLAGS_BASE),\
-  -fsanitize=fuzzer -fopenmp))
-$(eval $(call fuzz_flavour,cov,$(FUZZ_CLANG),$(FUZZ_CFLAGS_BASE) \
-  -fprofile-instr-generate -fcoverage-mapping,-fprofile-instr-generate -fopenmp,fuzz/replay.c))
+$(call fuzz_flavour_eval,libfuzzer,$(FUZZ_CLANG),$(FUZZ_CFLAGS_BASE) $(FUZZ_SAN) \
+  -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -fsanitize=fuzzer -fopenmp)
+$(call fuzz_flavour_eval,afl-asan,AFL_QUIET=1 $(FUZZ_AFL_CC),$(FUZZ_CFLAGS_BASE) \
+  -fsanitize=address -fno-omit-frame-pointer,-fsanitize=fuzzer -fsanitize=address -fopenmp)
+$(call fuzz_flavour_eval,afl,AFL_QUIET=1 $(FUZZ_AFL_CC),$(FUZZ_CFLAGS_BASE),\
+  -fsanitize=fuzzer -fopenmp)
+$(call fuzz_flavour_eval,cov,$(FUZZ_CLANG),$(FUZZ_CFLAGS_BASE) \
+  -fprofile-instr-generate -fcoverage-mapping,-fprofile-instr-generate -fopenmp,fuzz/replay.c)
 
 FUZZ_LIBFUZZER := $(FUZZ_TARGETS:%=$(FUZZ_OUT)/libfuzzer/%)
 fuzz-build: $(FUZZ_REPLAY) $(FUZZ_LIBFUZZER) $(FUZZ_TARGETS:%=$(FUZZ_OUT)/afl-asan/%) \
