@@ -641,7 +641,9 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                 !sus_fw_pp_grow(th, &th->arena, th->arena_len * sizeof(sus_fw_kept),
                                 need))
                 return -1;
-            sus_fw_kept *dst = (sus_fw_kept *)th->arena.p + th->arena_len;
+            /* no entry held: the arena may still be NULL (fuzz/ found the
+             * null + 0 by UBSan) */
+            sus_fw_kept *dst = held ? (sus_fw_kept *)th->arena.p + th->arena_len : NULL;
             const FW(list) L = FW(row_list)(&cv, r);
             const int64_t *cj = L.j;
             const uint32_t *cx = L.x, *cy = L.y;
