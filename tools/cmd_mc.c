@@ -36,7 +36,7 @@ const char sus_cmd_mc_help[] =
     "  --workload W   peaked, sink, uniform, local, mixed or long (required)\n"
     "  --wseed S      the workload's seed (default 1)\n"
     "  --c C          the budget (default 8), --rule minc (default) or waterfill\n"
-    "  --samples N    samples (default 2000)\n"
+    "  --samples N    samples (default 1000)\n"
     "  --seed S0      the first mask seed (default 1)\n"
     "  --impl NAME    ref (default): sus_ref_mask + sus_ref_estimate; fast: fast/'s\n"
     "                 streaming sampler and sparse backward in float64 (minc only)\n"
@@ -65,8 +65,9 @@ static sus_cli_parse_result mc_option(int c, void *state, char *msg)
     switch (c) {
     case 'w':
         if (strlen(optarg) >= sizeof o->cp.workload || !sus_wl_describe(optarg))
-            return sus_cli_bad(msg, "--workload: unknown workload '%s' (peaked, sink, "
-                                    "uniform, local, mixed, long)",
+            return sus_cli_bad(msg,
+                               "--workload: unknown workload '%s' (peaked, sink, "
+                               "uniform, local, mixed, long)",
                                optarg);
         strcpy(o->cp.workload, optarg);
         break;
@@ -129,20 +130,30 @@ static sus_cli_parse_result mc_option(int c, void *state, char *msg)
 
 static sus_cli_parse_result mc_parse(int argc, char **argv, mc_opts *o, char *msg)
 {
-    static const struct option table[] = {
-        {"workload", required_argument, NULL, 'w'}, {"wseed", required_argument, NULL, 'W'},
-        {"c", required_argument, NULL, 'c'},        {"rule", required_argument, NULL, 'r'},
-        {"samples", required_argument, NULL, 'n'},  {"seed", required_argument, NULL, 's'},
-        {"impl", required_argument, NULL, 'i'},     {"alpha", required_argument, NULL, 'a'},
-        {"shard", required_argument, NULL, 'k'},    {"out", required_argument, NULL, 'o'},
-        {"calibrate", required_argument, NULL, 'C'}, {"power", no_argument, NULL, 'p'},
-        {"reruns", required_argument, NULL, 'R'},
+    static const struct option table[] = {{"workload", required_argument, NULL, 'w'},
+                                          {"wseed", required_argument, NULL, 'W'},
+                                          {"c", required_argument, NULL, 'c'},
+                                          {"rule", required_argument, NULL, 'r'},
+                                          {"samples", required_argument, NULL, 'n'},
+                                          {"seed", required_argument, NULL, 's'},
+                                          {"impl", required_argument, NULL, 'i'},
+                                          {"alpha", required_argument, NULL, 'a'},
+                                          {"shard", required_argument, NULL, 'k'},
+                                          {"out", required_argument, NULL, 'o'},
+                                          {"calibrate", required_argument, NULL, 'C'},
+                                          {"power", no_argument, NULL, 'p'},
+                                          {"reruns", required_argument, NULL, 'R'},
 #ifdef SUS_TEST_VARIANTS
-        {"variant", required_argument, NULL, 'V'},
+                                          {"variant", required_argument, NULL, 'V'},
 #endif
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    *o = (mc_opts){.cp = {.wseed = 1, .c = 8.0, .rule = "minc", .samples = 2000, .seed0 = 1},
-                   .k = 0, .K = 1, .reruns = 100, .alpha = 1e-6};
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
+    *o = (mc_opts){
+        .cp = {.wseed = 1, .c = 8.0, .rule = "minc", .samples = 1000, .seed0 = 1},
+        .k = 0,
+        .K = 1,
+        .reruns = 100,
+        .alpha = 1e-6};
     sus_cli_parse_result r = sus_cli_getopt_each(argc, argv, table, mc_option, o, msg);
     if (r != SUS_CLI_RUN)
         return r;
@@ -155,13 +166,15 @@ static sus_cli_parse_result mc_parse(int argc, char **argv, mc_opts *o, char *ms
     if ((o->out != NULL) + (o->calibrate > 0) + o->power > 1)
         return sus_cli_bad(msg, "--out, --calibrate and --power exclude each other");
     if (o->K > o->cp.samples)
-        return sus_cli_bad(msg, "--shard: more shards (%" PRId64 ") than samples", o->K);
+        return sus_cli_bad(msg, "--shard: more shards (%" PRId64 ") than samples",
+                           o->K);
     if (o->calibrate && !o->has_alpha)
         o->alpha = 0.01;
 #ifndef SUS_TEST_VARIANTS
     if (o->power)
-        return sus_cli_bad(msg, "--power: the biased variants are compiled only into the "
-                                "test build: run build/tests/sus-variants mc --power");
+        return sus_cli_bad(msg,
+                           "--power: the biased variants are compiled only into the "
+                           "test build: run build/tests/sus-variants mc --power");
 #endif
     snprintf(o->cp.impl, sizeof o->cp.impl, "%s",
              o->impl == SUS_CLI_IMPL_FAST ? "fast" : "ref");
@@ -220,7 +233,8 @@ static int calibrate(const sus_mc_setup *s, const mc_opts *o, sus_error *err)
            alarms, o->calibrate, (double)alarms / (double)o->calibrate, lo, hi,
            lo <= o->alpha ? "consistent with <= alpha" : "ABOVE alpha");
     for (int i = 0; i < SUS_MC_NTESTS; i++)
-        printf("  %-34s alarms %" PRId64 " (share %.3g)\n", t[i].name, per[i], t[i].alpha);
+        printf("  %-34s alarms %" PRId64 " (share %.3g)\n", t[i].name, per[i],
+               t[i].alpha);
     return lo <= o->alpha ? SUS_OK : -1;
 }
 
@@ -230,9 +244,11 @@ static int power(const sus_mc_setup *s, const mc_opts *o, sus_error *err)
     int prog = isatty(STDERR_FILENO), ok = 1;
     printf("power: %s c=%g N=%" PRId64 ", %" PRId64 " reruns each, alpha %g\n\n",
            o->cp.workload, o->cp.c, o->cp.samples, o->reruns, o->alpha);
-    printf("| variant | biased | caught | rate | 95%% CI |\n|---|---|---|---|---|\n");
+    printf("| variant | biased | caught | rate | 95%% CI | test that failed most |\n"
+           "|---|---|---|---|---|---|\n");
     for (int v = 0; v <= sus_mc_variant_count(); v++) {
-        int64_t caught = 0;
+        int64_t caught = 0, per[SUS_MC_NTESTS] = {0};
+        const char *tname[SUS_MC_NTESTS] = {NULL};
         for (int64_t r = 0; r < o->reruns; r++) {
             sus_mc_test t[SUS_MC_NTESTS];
             int pass = 1;
@@ -240,9 +256,11 @@ static int power(const sus_mc_setup *s, const mc_opts *o, sus_error *err)
             if (rc)
                 return rc;
             caught += !pass;
+            for (int i = 0; i < SUS_MC_NTESTS; i++)
+                per[i] += !t[i].pass, tname[i] = t[i].name;
             if (prog)
-                fprintf(stderr, "\r  %s: %" PRId64 "/%" PRId64, sus_mc_variant_name(v), r + 1,
-                        o->reruns);
+                fprintf(stderr, "\r  %s: %" PRId64 "/%" PRId64, sus_mc_variant_name(v),
+                        r + 1, o->reruns);
         }
         double lo, hi, rate = (double)caught / (double)o->reruns;
         sus_mc_clopper_pearson(caught, o->reruns, 0.95, &lo, &hi);
@@ -250,9 +268,12 @@ static int power(const sus_mc_setup *s, const mc_opts *o, sus_error *err)
         ok &= biased ? rate >= 0.99 : caught == 0 || lo <= o->alpha;
         if (prog)
             fprintf(stderr, "\n");
-        printf("| %s | %s | %" PRId64 "/%" PRId64 " | %.2f | [%.3f, %.3f] |\n",
-               sus_mc_variant_name(v), biased ? "yes" : "no", caught, o->reruns, rate, lo,
-               hi);
+        int most = 0;
+        for (int i = 1; i < SUS_MC_NTESTS; i++)
+            most = per[i] > per[most] ? i : most;
+        printf("| %s | %s | %" PRId64 "/%" PRId64 " | %.2f | [%.3f, %.3f] | %s |\n",
+               sus_mc_variant_name(v), biased ? "yes" : "no", caught, o->reruns, rate,
+               lo, hi, per[most] ? tname[most] : "-");
         fflush(stdout);
     }
     return ok ? SUS_OK : -1;
@@ -263,7 +284,7 @@ static int run_mc(const mc_opts *o)
 {
     sus_error err = {SUS_OK, ""};
     sus_mc_setup s;
-    int rc = sus_mc_setup_open(&s, &o->cp, &err);
+    int rc = sus_mc_setup_open(&s, &o->cp, -1, &err);
     if (rc) {
         sus_cli_error("mc", "%s", err.msg);
         return sus_cli_exit_for(rc);

@@ -50,12 +50,12 @@ typedef struct sus_mc_exact {
     sus_sizes z;
     const sus_rule *rule;
     double c;
-    int mpfr;   /* element moments and functional variances from MPFR */
-    double u;   /* unit roundoff of the samples */
-    size_t E;   /* outputs: dQ, dK, dV flattened in that order */
+    int mpfr;           /* element means and variances from MPFR */
+    double u;           /* unit roundoff of the samples */
+    size_t E;           /* outputs: dQ, dK, dV flattened in that order */
     double *W, *q, *wt; /* dense [rows][m] */
     double *mean, *var, *range, *slack; /* E each */
-    double *R;  /* J x E functional weights */
+    double *R;                          /* J x E functional weights */
     double fmean[SUS_MC_J], fvar[SUS_MC_J], frange[SUS_MC_J], fslack[SUS_MC_J];
     size_t rows;
     double *row_sq, *row_sqq; /* per row: sum q, sum q (1 - q) */
@@ -70,8 +70,8 @@ typedef struct sus_mc_exact {
 /* Everything the tests need for problem a under rule and c, for samples
  * computed at unit roundoff u. use_mpfr: 1 always, 0 never, -1 when
  * affordable (scores (d + dv) <= 2^21); the rest is in double. */
-int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule, double c,
-                      int use_mpfr, double u, sus_error *err);
+int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
+                      double c, int use_mpfr, double u, sus_error *err);
 void sus_mc_exact_free(sus_mc_exact *x);
 
 /* Central-moment accumulators (Welford, merged by Chan's and Pebay's
@@ -118,8 +118,8 @@ typedef struct sus_mc_test {
     double p;           /* family p-value (Bonferroni or Sidak) */
     double alpha;       /* its share of the false-alarm rate: fail iff p <= alpha */
     int pass;
-    size_t family;      /* the number of hypotheses */
-    char worst[96];     /* which one gave the statistic */
+    size_t family;  /* the number of hypotheses */
+    char worst[96]; /* which one gave the statistic */
 } sus_mc_test;
 
 /* Runs every test with a family-wise false-alarm rate alpha split evenly

@@ -103,7 +103,8 @@ static void push_mask(sus_mc_acc *acc, const sus_mc_exact *x, const sus_mask *mk
     /* An always-kept entry missing is also a violation. */
     acc->bin[SUS_MC_NBINS] += x->n_one - ones_kept;
     for (size_t p = 0; p < acc->P; p++)
-        if (kept(mk, x->pair_row[p], x->pair_j1[p]) && kept(mk, x->pair_row[p], x->pair_j2[p]))
+        if (kept(mk, x->pair_row[p], x->pair_j1[p]) &&
+            kept(mk, x->pair_row[p], x->pair_j2[p]))
             acc->pair[p] += 1.0;
 }
 

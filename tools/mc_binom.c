@@ -14,8 +14,8 @@ static double binom_cdf(int64_t k, int64_t n, double p)
         return 0.0;
     double s = 0.0, lp = log(p), lq = log1p(-p);
     for (int64_t i = 0; i <= k; i++)
-        s += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) +
-                 (double)i * lp + (double)(n - i) * lq);
+        s += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+                 lgamma((double)(n - i) + 1) + (double)i * lp + (double)(n - i) * lq);
     return s;
 }
 

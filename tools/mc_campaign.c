@@ -6,7 +6,8 @@
 
 #include "mc_campaign.h"
 
-int sus_mc_setup_open(sus_mc_setup *s, const sus_mc_campaign *cp, sus_error *err)
+int sus_mc_setup_open(sus_mc_setup *s, const sus_mc_campaign *cp, int use_mpfr,
+                      sus_error *err)
 {
     *s = (sus_mc_setup){0};
     const sus_rule *rule = sus_rule_find(cp->rule);
@@ -16,7 +17,7 @@ int sus_mc_setup_open(sus_mc_setup *s, const sus_mc_campaign *cp, sus_error *err
     if (rc)
         return rc;
     sus_attn a = sus_wl_problem(&s->wl);
-    rc = sus_mc_exact_init(&s->x, &a, rule, cp->c, -1, 0x1p-53, err);
+    rc = sus_mc_exact_init(&s->x, &a, rule, cp->c, use_mpfr, 0x1p-53, err);
     if (rc)
         sus_wl_free(&s->wl);
     return rc;
@@ -62,8 +63,9 @@ void sus_mc_print_verdict(FILE *f, const char *label, const sus_mc_test *t, int 
                     n < SUS_MC_VAR_MIN_N ? "N too small or no masks" : "no masks");
             continue;
         }
-        fprintf(f, "  %-4s %-34s max|z| = %-8.3g p = %-9.3g fail if p <= %.3g  [%s; %zu "
-                   "hyp.; worst %s]\n",
+        fprintf(f,
+                "  %-4s %-34s max|z| = %-8.3g p = %-9.3g fail if p <= %.3g  [%s; %zu "
+                "hyp.; worst %s]\n",
                 t[i].pass ? "ok" : "FAIL", t[i].name, t[i].stat, t[i].p, t[i].alpha,
                 t[i].method, t[i].family, t[i].worst);
     }

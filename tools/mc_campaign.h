@@ -17,12 +17,15 @@ typedef struct sus_mc_setup {
     sus_mc_exact x;
 } sus_mc_setup;
 
-/* Makes the workload of cp and its exact quantities (MPFR when affordable). */
-int sus_mc_setup_open(sus_mc_setup *s, const sus_mc_campaign *cp, sus_error *err);
+/* Makes the workload of cp and its exact quantities; use_mpfr as for
+ * sus_mc_exact_init (-1: MPFR when affordable). */
+int sus_mc_setup_open(sus_mc_setup *s, const sus_mc_campaign *cp, int use_mpfr,
+                      sus_error *err);
 void sus_mc_setup_close(sus_mc_setup *s);
 
 /* Samples [first, first + count) of shard k of K over N samples. */
-void sus_mc_shard_range(int64_t N, int64_t k, int64_t K, int64_t *first, int64_t *count);
+void sus_mc_shard_range(int64_t N, int64_t k, int64_t K, int64_t *first,
+                        int64_t *count);
 
 /* Parses "k/K" with 0 <= k < K. */
 int sus_mc_parse_shard(const char *text, int64_t *k, int64_t *K, char *msg);

@@ -24,7 +24,8 @@ int sus_mc_draw_open(sus_mc_draw *d, const sus_mc_exact *x, sus_cli_impl impl,
     *d = (sus_mc_draw){.x = x, .impl = impl, .variant = variant};
     if (impl == SUS_CLI_IMPL_FAST && x->rule != &sus_rule_minc)
         return sus_cli_fail(err, SUS_ERR_INVAL,
-                            "--impl fast draws only the minc rule, not %s", x->rule->name);
+                            "--impl fast draws only the minc rule, not %s",
+                            x->rule->name);
     d->o = malloc(x->z.o * sizeof(double));
     d->lse = malloc(x->z.rows * sizeof(double));
     d->y = malloc(x->E * sizeof(double));
@@ -41,7 +42,7 @@ int sus_mc_draw_open(sus_mc_draw *d, const sus_mc_exact *x, sus_cli_impl impl,
             return rc;
         }
         d->p = (sus_fast_problem){x->a.shape, SUS_DTYPE_F8, x->a.scale, x->a.causal,
-                                  x->a.q, x->a.k, x->a.v, x->a.dout};
+                                  x->a.q,     x->a.k,       x->a.v,     x->a.dout};
     }
     return SUS_OK;
 }
@@ -86,7 +87,8 @@ int sus_mc_run(sus_mc_draw *d, uint64_t seed0, int64_t first, int64_t count,
         if (!rc)
             sus_mc_acc_push(acc, d->x, d->y, mk);
         if (progress && (s + 1) % step == 0)
-            fprintf(stderr, "\r  %lld/%lld samples", (long long)(s + 1), (long long)count);
+            fprintf(stderr, "\r  %lld/%lld samples", (long long)(s + 1),
+                    (long long)count);
     }
     if (progress)
         fprintf(stderr, "\n");

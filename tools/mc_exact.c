@@ -2,10 +2,11 @@
  * moments of every output and functional (DESIGN.md 2.5), Bernstein range
  * bounds, rounding allowances, and the mask's calibration targets.
  *
- * Element moments and functional variances come from ref/'s MPFR code when
- * affordable; otherwise (the `long` workload) from the closed forms in
- * double here, whose relative error (~1e-13) is far below anything N
- * samples resolve. tests/test_mc_engine.c checks the two against each other. */
+ * Element means and variances come from ref/'s MPFR code (sus_mpfr_moments)
+ * when affordable; otherwise (the `long` workload) from the closed forms in
+ * double here, as do the functionals' variances always: their relative
+ * error (~1e-13) is far below anything N samples resolve.
+ * tests/test_mc_engine.c checks the double path against MPFR. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,12 +117,15 @@ static void head_elements(sus_mc_exact *x, const head *h)
             const double *Kj = h->K + j * h->d, *Vj = h->V + j * h->dv;
             double w = h->W[i * h->m + j], a = avar(qe), sp = spread(qe);
             double dS = w * (dot(dOi, Vj, h->dv) - D);
-            double mS = h->wt[i * h->m + j] * (absdot(dOi, Vj, h->dv) + absD) * fabs(h->s);
+            double mS =
+                h->wt[i * h->m + j] * (absdot(dOi, Vj, h->dv) + absD) * fabs(h->s);
             for (int64_t t = 0; t < h->d; t++) {
                 double vq = h->s * dS * Kj[t], vk = h->s * dS * Qi[t];
-                size_t eq = h->oq + (size_t)(i * h->d + t), ek = h->ok + (size_t)(j * h->d + t);
+                size_t eq = h->oq + (size_t)(i * h->d + t),
+                       ek = h->ok + (size_t)(j * h->d + t);
                 var[eq] += a * vq * vq, var[ek] += a * vk * vk;
-                rg[eq] = fmax(rg[eq], sp * fabs(vq)), rg[ek] = fmax(rg[ek], sp * fabs(vk));
+                rg[eq] = fmax(rg[eq], sp * fabs(vq)),
+                rg[ek] = fmax(rg[ek], sp * fabs(vk));
                 mag[eq] += mS * fabs(Kj[t]), mag[ek] += mS * fabs(Qi[t]);
             }
             for (int64_t t = 0; t < h->dv; t++) {
@@ -150,9 +154,10 @@ static void head_functional(sus_mc_exact *x, const head *h, int f)
             const double *Kj = h->K + j * h->d, *Vj = h->V + j * h->dv;
             double w = h->W[i * h->m + j];
             double dS = w * (dot(dOi, Vj, h->dv) - D);
-            double coef = h->s * dS *
-                              (dot(RQ + i * h->d, Kj, h->d) + dot(RK + j * h->d, Qi, h->d)) +
-                          w * dot(RV + j * h->dv, dOi, h->dv);
+            double coef =
+                h->s * dS *
+                    (dot(RQ + i * h->d, Kj, h->d) + dot(RK + j * h->d, Qi, h->d)) +
+                w * dot(RV + j * h->dv, dOi, h->dv);
             x->fvar[f] += avar(qe) * coef * coef;
             x->frange[f] = fmax(x->frange[f], spread(qe) * fabs(coef));
         }
@@ -201,11 +206,14 @@ static void mask_targets(sus_mc_exact *x)
             else if (top2 < 0 || qe > qr[top2])
                 top2 = j;
         }
-        int64_t pj[2][2] = {{adj, adj + 1}, {top1 < top2 ? top1 : top2, top1 < top2 ? top2 : top1}};
+        int64_t pj[2][2] = {{adj, adj + 1},
+                            {top1 < top2 ? top1 : top2, top1 < top2 ? top2 : top1}};
         for (int k = 0; k < 2; k++) {
-            if (pj[k][0] < 0 || (k == 1 && (top2 < 0 || (pj[1][0] == adj && pj[1][1] == adj + 1))))
+            if (pj[k][0] < 0 ||
+                (k == 1 && (top2 < 0 || (pj[1][0] == adj && pj[1][1] == adj + 1))))
                 continue;
-            x->pair_row[np] = (int64_t)r, x->pair_j1[np] = pj[k][0], x->pair_j2[np] = pj[k][1];
+            x->pair_row[np] = (int64_t)r, x->pair_j1[np] = pj[k][0],
+            x->pair_j2[np] = pj[k][1];
             x->pair_p[np] = qr[pj[k][0]] * qr[pj[k][1]];
             np++;
         }
@@ -215,21 +223,18 @@ static void mask_targets(sus_mc_exact *x)
 
 static int mpfr_moments(sus_mc_exact *x, sus_error *err)
 {
-    size_t E = x->E;
-    double *mo = calloc(x->z.o, sizeof(double)), *lse = calloc(x->z.rows, sizeof(double));
+    double *mo = calloc(x->z.o, sizeof(double)),
+           *lse = calloc(x->z.rows, sizeof(double));
     double *nnz = calloc(x->z.rows, sizeof(double));
-    int rc = mo && lse && nnz ? SUS_OK : sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory");
+    int rc =
+        mo && lse && nnz ? SUS_OK : sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory");
     if (!rc) {
-        sus_moments m = {{mo, lse, x->mean, x->mean + x->z.q, x->mean + x->z.q + x->z.k},
-                         {NULL, NULL, x->var, x->var + x->z.q, x->var + x->z.q + x->z.k},
-                         nnz, 0.0};
+        sus_moments m = {
+            {mo, lse, x->mean, x->mean + x->z.q, x->mean + x->z.q + x->z.k},
+            {NULL, NULL, x->var, x->var + x->z.q, x->var + x->z.q + x->z.k},
+            nnz,
+            0.0};
         rc = sus_mpfr_moments(&x->a, x->rule, x->c, SUS_MPFR_DEFAULT_PREC, &m, err);
-    }
-    for (int f = 0; f < SUS_MC_J && !rc; f++) {
-        const double *R = x->R + (size_t)f * E;
-        rc = sus_mpfr_functional_var(&x->a, x->rule, x->c, R, R + x->z.q,
-                                     R + x->z.q + x->z.k, SUS_MPFR_DEFAULT_PREC,
-                                     &x->fvar[f], err);
     }
     free(mo);
     free(lse);
@@ -237,8 +242,8 @@ static int mpfr_moments(sus_mc_exact *x, sus_error *err)
     return rc;
 }
 
-int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule, double c,
-                      int use_mpfr, double u, sus_error *err)
+int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
+                      double c, int use_mpfr, double u, sus_error *err)
 {
     *x = (sus_mc_exact){.a = *a, .rule = rule, .c = c, .u = u};
     int rc = sus_attn_check(a, err);
@@ -256,9 +261,9 @@ int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule, 
     x->pair_row = calloc(P, 8), x->pair_j1 = calloc(P, 8), x->pair_j2 = calloc(P, 8);
     x->pair_p = calloc(P, 8);
     double *O = calloc(x->z.o, 8), *lse = calloc(x->z.rows, 8), *tmp = calloc(S, 8);
-    if (E > SIZE_MAX / 8 / SUS_MC_J || !x->W || !x->q || !x->wt || !x->mean || !x->var ||
-        !x->range || !x->slack || !x->R || !x->row_sq || !x->row_sqq || !x->pair_row ||
-        !x->pair_j1 || !x->pair_j2 || !x->pair_p || !O || !lse || !tmp)
+    if (E > SIZE_MAX / 8 / SUS_MC_J || !x->W || !x->q || !x->wt || !x->mean ||
+        !x->var || !x->range || !x->slack || !x->R || !x->row_sq || !x->row_sqq ||
+        !x->pair_row || !x->pair_j1 || !x->pair_j2 || !x->pair_p || !O || !lse || !tmp)
         rc = sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory for the exact moments");
     if (!rc)
         rc = sus_ref_probs(a, &sus_rule_minc, INFINITY, tmp, x->W, err);
@@ -293,7 +298,8 @@ int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule, 
             const double *R = x->R + (size_t)f * E;
             x->fmean[f] = 0.0, x->fslack[f] = 0.0;
             for (size_t e = 0; e < E; e++)
-                x->fmean[f] += R[e] * x->mean[e], x->fslack[f] += fabs(R[e]) * x->slack[e];
+                x->fmean[f] += R[e] * x->mean[e],
+                    x->fslack[f] += fabs(R[e]) * x->slack[e];
             x->fslack[f] *= 1.0 + 1e-9;
         }
     }

@@ -11,8 +11,8 @@
 
 #define MAGIC "sus-mc-shard 1\n"
 
-int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp, const sus_mc_acc *acc,
-                       sus_error *err)
+int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp,
+                       const sus_mc_acc *acc, sus_error *err)
 {
     sus_array arr = {SUS_DTYPE_F8, 1, {(int64_t)acc->len}, acc->len, acc->data};
     void *img = NULL;
@@ -43,8 +43,8 @@ int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp, const sus_mc
                   "samples %" PRId64 "\nseed0 %" PRIu64 "\nfirst %" PRId64
                   "\ncount %" PRId64 "\nlayout %zu %zu %zu %zu %zu %d\nn %a\ndata\n",
             cp->workload, cp->wseed, cp->c, cp->rule, cp->impl, cp->samples, cp->seed0,
-            cp->first, cp->count, acc->E, acc->J, acc->R, acc->NB, acc->P, acc->has_mask,
-            acc->n);
+            cp->first, cp->count, acc->E, acc->J, acc->R, acc->NB, acc->P,
+            acc->has_mask, acc->n);
     int bad = fwrite(img, 1, len, f) != len;
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
@@ -155,8 +155,15 @@ int sus_mc_shard_read(const char *path, sus_mc_campaign *cp, sus_mc_acc *acc,
         sus_array_free(&arr);
         return bad_file(err, path, "the data do not match the header");
     }
-    *acc = (sus_mc_acc){.n = n, .E = E, .J = J, .R = R, .NB = NB, .P = P,
-                        .has_mask = has_mask, .len = want, .data = arr.data};
+    *acc = (sus_mc_acc){.n = n,
+                        .E = E,
+                        .J = J,
+                        .R = R,
+                        .NB = NB,
+                        .P = P,
+                        .has_mask = has_mask,
+                        .len = want,
+                        .data = arr.data};
     sus_mc_acc_views(acc);
     return SUS_OK;
 }

@@ -24,8 +24,8 @@ typedef struct sus_mc_campaign {
     int64_t first, count;
 } sus_mc_campaign;
 
-int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp, const sus_mc_acc *acc,
-                       sus_error *err);
+int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp,
+                       const sus_mc_acc *acc, sus_error *err);
 /* Reads a shard; acc is allocated with the file's layout. */
 int sus_mc_shard_read(const char *path, sus_mc_campaign *cp, sus_mc_acc *acc,
                       sus_error *err);

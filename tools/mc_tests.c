@@ -98,7 +98,8 @@ int sus_mc_evaluate(const sus_mc_exact *x, const sus_mc_acc *acc, double alpha,
     f = fam_new();
     for (int j = SUS_MC_J_MIX; j < SUS_MC_J && n >= SUS_MC_VAR_MIN_N; j++) {
         const double *a = acc->fn + 4 * j;
-        double z, p = var_p(n, a[1], x->fvar[j], a[3] / n, x->fslack[j] * x->fslack[j], &z);
+        double z,
+            p = var_p(n, a[1], x->fvar[j], a[3] / n, x->fslack[j] * x->fslack[j], &z);
         fam_add(&f, p, z, "functional", (size_t)j);
     }
     fam_done(&t[SUS_MC_T_VAR_FN], &f, "variance of per-part functionals", NORM, 1);
@@ -108,14 +109,14 @@ int sus_mc_evaluate(const sus_mc_exact *x, const sus_mc_acc *acc, double alpha,
         for (int b = 0; b < SUS_MC_NBINS; b++) {
             if (x->bin_n[b] == 0.0)
                 continue;
-            double z, p = mean_p(1.0, acc->bin[b], n * x->bin_sq[b], n * x->bin_sqq[b], 1.0,
-                                 0.0, &z);
+            double z, p = mean_p(1.0, acc->bin[b], n * x->bin_sq[b], n * x->bin_sqq[b],
+                                 1.0, 0.0, &z);
             fam_add(&f, p, z, "q bin", (size_t)b);
         }
         /* Entries with q = 0 or 1 are deterministic: one miss fails. */
         double z = acc->bin[SUS_MC_NBINS] != 0.0 ? INFINITY : 0.0;
-        fam_add(&f, acc->bin[SUS_MC_NBINS] != 0.0 ? 0.0 : 1.0, z, "q in {0,1} violations",
-                0);
+        fam_add(&f, acc->bin[SUS_MC_NBINS] != 0.0 ? 0.0 : 1.0, z,
+                "q in {0,1} violations", 0);
         fam_done(&t[SUS_MC_T_KEEP_BIN], &f, "keep frequency against q", BERN, 0);
 
         fam rm = fam_new(), rv = fam_new();
@@ -142,16 +143,19 @@ int sus_mc_evaluate(const sus_mc_exact *x, const sus_mc_acc *acc, double alpha,
         f = fam_new();
         for (size_t p = 0; p < acc->P; p++) {
             double pp = x->pair_p[p];
-            double pv = mean_p(1.0, acc->pair[p], n * pp, n * pp * (1.0 - pp), 1.0, 0.0, &z);
+            double pv =
+                mean_p(1.0, acc->pair[p], n * pp, n * pp * (1.0 - pp), 1.0, 0.0, &z);
             fam_add(&f, pv, z, "pair", p);
         }
         fam_done(&t[SUS_MC_T_PAIRS], &f, "joint keeps of pairs in a row", BERN, 0);
     }
-    static const char *names[SUS_MC_NTESTS] = {
-        "mean of every element",     "mean of random functionals",
-        "variance of per-part functionals", "keep frequency against q",
-        "kept count per row: mean",  "kept count per row: variance",
-        "joint keeps of pairs in a row"};
+    static const char *names[SUS_MC_NTESTS] = {"mean of every element",
+                                               "mean of random functionals",
+                                               "variance of per-part functionals",
+                                               "keep frequency against q",
+                                               "kept count per row: mean",
+                                               "kept count per row: variance",
+                                               "joint keeps of pairs in a row"};
     int ran = 0, all = 1;
     for (int i = 0; i < SUS_MC_NTESTS; i++) {
         if (!t[i].name)
