@@ -74,6 +74,12 @@ int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
                       double c, int use_mpfr, double u, sus_error *err);
 void sus_mc_exact_free(sus_mc_exact *x);
 
+/* The sum of every output element's variance (DESIGN.md 2.5) and the
+ * expected nnz of problem a under rule and c, in double; grad_out, if not
+ * NULL, receives the exact gradient (dQ, dK, dV flattened). */
+int sus_mc_total_var(const sus_attn *a, const sus_rule *rule, double c, double *var,
+                     double *nnz, double *grad_out, sus_error *err);
+
 /* Central-moment accumulators (Welford, merged by Chan's and Pebay's
  * formulas): per element mean and M2; per functional and per row count
  * mean, M2, M3, M4; per bin the kept count; per pair the joint keeps. */

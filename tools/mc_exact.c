@@ -242,8 +242,9 @@ static int mpfr_moments(sus_mc_exact *x, sus_error *err)
     return rc;
 }
 
-int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
-                      double c, int use_mpfr, double u, sus_error *err)
+/* lite: only what sus_mc_total_var needs (no functionals, no MPFR). */
+static int exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
+                      double c, int use_mpfr, double u, int lite, sus_error *err)
 {
     *x = (sus_mc_exact){.a = *a, .rule = rule, .c = c, .u = u};
     int rc = sus_attn_check(a, err);
@@ -274,16 +275,19 @@ int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
         rc = sus_ref_grad(a, &g, err);
     }
     if (!rc) {
-        for (int f = 0; f < SUS_MC_J; f++)
+        int nf = lite ? 0 : SUS_MC_J;
+        for (int f = 0; f < nf; f++)
             make_functional(x, f);
         const sus_shape *sh = &a->shape;
         for (int64_t bh = 0; bh < sh->B * sh->H; bh++) {
             head h = head_at(x, O, bh);
             head_elements(x, &h);
-            for (int f = 0; f < SUS_MC_J; f++)
+            for (int f = 0; f < nf; f++)
                 head_functional(x, &h, f);
         }
         mask_targets(x);
+        if (lite)
+            use_mpfr = 0;
         double work = (double)S * (double)(sh->d + sh->dv);
         x->mpfr = use_mpfr > 0 || (use_mpfr < 0 && work <= MPFR_AFFORDABLE);
         if (x->mpfr)
@@ -309,4 +313,27 @@ int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
     if (rc)
         sus_mc_exact_free(x);
     return rc;
+}
+
+int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
+                      double c, int use_mpfr, double u, sus_error *err)
+{
+    return exact_init(x, a, rule, c, use_mpfr, u, 0, err);
+}
+
+int sus_mc_total_var(const sus_attn *a, const sus_rule *rule, double c, double *var,
+                     double *nnz, double *grad_out, sus_error *err)
+{
+    sus_mc_exact x;
+    int rc = exact_init(&x, a, rule, c, 0, 0x1p-53, 1, err);
+    if (rc)
+        return rc;
+    *var = 0.0;
+    for (size_t e = 0; e < x.E; e++)
+        *var += x.var[e];
+    *nnz = x.nnz;
+    if (grad_out)
+        memcpy(grad_out, x.mean, x.E * sizeof(double));
+    sus_mc_exact_free(&x);
+    return SUS_OK;
 }
