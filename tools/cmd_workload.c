@@ -86,12 +86,19 @@ int sus_cmd_workload(int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     wl_opts o = {NULL, 1, 0};
     char msg[SUS_CLI_MSG_LEN];
+    /* NAME may come first: getopt then starts after it (it stops at the
+     * first operand). */
+    const char *first = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    if (first)
+        argc--, argv++;
     sus_cli_parse_result r = sus_cli_getopt_each(argc, argv, table, wl_option, &o, msg);
     if (r == SUS_CLI_HELP) {
         fputs(sus_cmd_workload_help, stdout);
         return SUS_EXIT_OK;
     }
-    const char *name = optind < argc ? argv[optind] : NULL;
+    const char *name = first;
+    if (!name && optind < argc)
+        name = argv[optind++];
     if (r == SUS_CLI_RUN && o.list) {
         for (size_t i = 0; i < sus_wl_count(); i++)
             printf("%-8s %s\n", sus_wl_name_at(i), sus_wl_describe(sus_wl_name_at(i)));
@@ -99,8 +106,8 @@ int sus_cmd_workload(int argc, char **argv)
     }
     if (r == SUS_CLI_RUN && !name)
         r = sus_cli_bad(msg, "missing the workload NAME (try --list)");
-    else if (r == SUS_CLI_RUN && optind + 1 < argc)
-        r = sus_cli_bad(msg, "unexpected argument '%s'", argv[optind + 1]);
+    else if (r == SUS_CLI_RUN && optind < argc)
+        r = sus_cli_bad(msg, "unexpected argument '%s'", argv[optind]);
     else if (r == SUS_CLI_RUN && !o.out)
         r = sus_cli_bad(msg, "--out DIR is required");
     if (r != SUS_CLI_RUN) {

@@ -87,6 +87,7 @@ typedef struct sus_mc_acc {
     double n;
     size_t E, J, R, NB, P;
     int has_mask;
+    int no_fn_var; /* functionals' M2..M4 unknown (a port's Welford moments) */
     size_t len;
     double *data;
     double *el, *fn, *row, *bin, *pair;

@@ -96,7 +96,8 @@ int sus_mc_evaluate(const sus_mc_exact *x, const sus_mc_acc *acc, double alpha,
     fam_done(&t[SUS_MC_T_MEAN_FN], &f, "mean of random functionals", BERN, 0);
 
     f = fam_new();
-    for (int j = SUS_MC_J_MIX; j < SUS_MC_J && n >= SUS_MC_VAR_MIN_N; j++) {
+    for (int j = SUS_MC_J_MIX; j < SUS_MC_J && n >= SUS_MC_VAR_MIN_N && !acc->no_fn_var;
+         j++) {
         const double *a = acc->fn + 4 * j;
         double z,
             p = var_p(n, a[1], x->fvar[j], a[3] / n, x->fslack[j] * x->fslack[j], &z);

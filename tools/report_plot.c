@@ -233,13 +233,13 @@ int sus_rep_plot(const char *dir, const sus_rep_section *secs, size_t nsec,
                     i ? ", " : "", i, i + 1, rho[i].workload, i, i + 1,
                     rho[i].workload);
             }
-            figure(
-                g, "rho",
-                "set title 'Relative variance increase rho = SUS variance / "
-                "across-sequence variance'\nset logscale xy\nset xtics (4, 8, 16, 32, "
-                "64)\nset xlabel 'c (waterfill at the same expected nnz)'\n"
-                "set ylabel 'rho'",
-                p);
+            figure(g, "rho",
+                   "set title 'Relative variance increase rho = SUS variance / "
+                   "across-sequence variance'\nset logscale xy\nset xrange [3:90]\nset "
+                   "xtics (4, 8, 16, 32, "
+                   "64)\nset xlabel 'c (waterfill at the same expected nnz)'\n"
+                   "set ylabel 'rho'",
+                   p);
             free(p);
         }
     }

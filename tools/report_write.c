@@ -36,7 +36,7 @@ static void heading(out *o, int level, const char *s)
     if (o->html)
         fprintf(o->f, "<h%d>", level);
     else
-        fprintf(o->f, "\n%.*s ", level, "######");
+        fprintf(o->f, "%s%.*s ", level > 1 ? "\n" : "", level, "######");
     text(o, s);
     fputs(o->html ? "</h" : "\n\n", o->f);
     if (o->html)

@@ -41,7 +41,7 @@ mc-shards: $(SUS)
 CHECK_EXTRA += mc-shards
 
 REPORT_OUT ?= $(BUILD)/report
-REPORT_SAMPLES ?= 2000
+REPORT_SAMPLES ?= 1000
 report: $(SUS)
 	$(SUS) report --workloads all --c 8 --samples $(REPORT_SAMPLES) --rho --out $(REPORT_OUT)
 
