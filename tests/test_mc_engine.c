@@ -209,10 +209,97 @@ static void test_pvalues(void **state)
     assert_true(lo == 0.0 && fabs(hi - (1.0 - pow(0.025, 0.01))) <= 1e-9);
 }
 
+/* The magnitude of each element's variance, sum a (|v|_mag)^2 with
+ * |v|_mag from DESIGN.md 3 (|W|_mag carries exp's conditioning, as in
+ * sus_ref_grad_mag), computed here independently of tools/mc_exact.c. */
+static double *var_magnitudes(const sus_mc_exact *x)
+{
+    const sus_shape *sh = &x->a.shape;
+    const int64_t n = sh->n, m = sh->m, d = sh->d, dv = sh->dv;
+    double *mag = calloc(x->E, sizeof(double));
+    double *O = calloc(x->z.o, 8), *lse = calloc(x->z.rows, 8), *g = calloc(x->E, 8);
+    sus_grads gr = {O, lse, g, g + x->z.q, g + x->z.q + x->z.k};
+    assert_int_equal(sus_ref_grad(&x->a, &gr, NULL), SUS_OK);
+    const double s = fabs(x->a.scale);
+    for (int64_t bh = 0; bh < sh->B * sh->H; bh++)
+        for (int64_t i = 0; i < n; i++) {
+            const double *Qi = x->a.q + (bh * n + i) * d,
+                         *dOi = x->a.dout + (bh * n + i) * dv;
+            double Smax = 0.0, Dmag = 0.0;
+            for (int64_t t = 0; t < dv; t++)
+                Dmag += fabs(dOi[t] * O[(bh * n + i) * dv + t]);
+            for (int64_t j = 0; j < m; j++) {
+                double Sm = 0.0;
+                for (int64_t t = 0; t < d; t++)
+                    Sm += fabs(Qi[t] * x->a.k[(bh * m + j) * d + t]);
+                Smax = fmax(Smax, s * Sm);
+            }
+            for (int64_t j = 0; j < m; j++) {
+                size_t sc = (size_t)((bh * n + i) * m + j);
+                double q = x->q[sc];
+                if (!(q > 0.0 && q < 1.0))
+                    continue;
+                const double *Kj = x->a.k + (bh * m + j) * d,
+                             *Vj = x->a.v + (bh * m + j) * dv;
+                double Sm = 0.0, dPm = 0.0;
+                for (int64_t t = 0; t < d; t++)
+                    Sm += fabs(Qi[t] * Kj[t]);
+                for (int64_t t = 0; t < dv; t++)
+                    dPm += fabs(dOi[t] * Vj[t]);
+                double a = 1.0 / q - 1.0, Wm = x->W[sc] * (1.0 + s * Sm + Smax);
+                double dSm = Wm * (dPm + Dmag);
+                for (int64_t t = 0; t < d; t++) {
+                    double vq = s * dSm * fabs(Kj[t]), vk = s * dSm * fabs(Qi[t]);
+                    mag[(size_t)((bh * n + i) * d + t)] += a * vq * vq;
+                    mag[x->z.q + (size_t)((bh * m + j) * d + t)] += a * vk * vk;
+                }
+                for (int64_t t = 0; t < dv; t++) {
+                    double vv = Wm * fabs(dOi[t]);
+                    mag[x->z.q + x->z.k + (size_t)((bh * m + j) * dv + t)] +=
+                        a * vv * vv;
+                }
+            }
+        }
+    free(O);
+    free(lse);
+    free(g);
+    return mag;
+}
+
+/* The double closed forms (used for the long workload) agree with ref/'s
+ * MPFR moments within 3 tau k u |var|_mag: a squared value carries twice
+ * its factor's relative error, plus one for the sum. */
+static void test_double_moments_match_mpfr(void **state)
+{
+    (void)state;
+    static const char *wl[] = {"peaked", "mixed", "local"};
+    for (size_t w = 0; w < (sus_t_quick() ? 1u : 3u); w++) {
+        sus_wl load;
+        sus_error err;
+        assert_int_equal(sus_wl_make(wl[w], 1, &load, &err), SUS_OK);
+        sus_attn a = sus_wl_problem(&load);
+        sus_mc_exact xd, xm;
+        assert_int_equal(
+            sus_mc_exact_init(&xd, &a, &sus_rule_minc, 8.0, 0, 0x1p-53, &err), SUS_OK);
+        assert_int_equal(
+            sus_mc_exact_init(&xm, &a, &sus_rule_minc, 8.0, 1, 0x1p-53, &err), SUS_OK);
+        assert_true(!xd.mpfr && xm.mpfr);
+        double *mag = var_magnitudes(&xd), k = sus_bound_k(&a.shape);
+        for (size_t e = 0; e < xd.E; e++)
+            assert_within_bound(xd.var[e], xm.var[e], mag[e], 3.0 * SUS_TAU, k, 0x1p-53,
+                                "var");
+        free(mag);
+        sus_mc_exact_free(&xd);
+        sus_mc_exact_free(&xm);
+        sus_wl_free(&load);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pvalues),
+        cmocka_unit_test(test_double_moments_match_mpfr),
         cmocka_unit_test(test_estimator_passes),
         cmocka_unit_test(test_waterfill_passes),
         cmocka_unit_test(test_variants),
