@@ -33,7 +33,10 @@ enum { SUS_EXIT_OK = 0, SUS_EXIT_FAIL = 1, SUS_EXIT_USAGE = 2 };
     X(sample, "one SUS estimate of dQ, dK, dV under the canonical or a given mask")    \
     X(moments, "exact mean and variance of the SUS estimator, and its expected nnz")   \
     X(bench, "time fast/ on a random problem: forward with sampler, SUS and dense "    \
-             "bwd")
+             "bwd")                                                                    \
+    X(workload, "write a built-in workload (peaked, sink, ..., long) as .npy inputs")  \
+    X(mc, "Monte Carlo unbiasedness tests on a workload; shards; calibration")         \
+    X(report, "the statistical report: verdict, report.md/.html and figures")
 
 #define SUS_CLI_DECLARE(name, summary)                                                 \
     int sus_cmd_##name(int argc, char **argv);                                         \
