@@ -121,7 +121,10 @@ int sus_check_port(const sus_attn *a, const sus_mask *mk, const double *dq,
     if (sus_mask_check(mk, &a->shape, a->causal, &merr) != SUS_OK) {
         /* A malformed mask is the port's failure; nothing else can be
          * compared under it. */
-        memcpy(rep->mask_msg, merr.msg, sizeof rep->mask_msg);
+        const char *why = merr.msg;
+        if (strncmp(why, "mask: ", 6) == 0)
+            why += 6; /* the report says it is the mask */
+        memcpy(rep->mask_msg, why, strlen(why) + 1);
         sus_i_ok(err);
         return SUS_OK;
     }
