@@ -68,8 +68,8 @@ int sus_chk_load(const char *dir, sus_chk_port *p, sus_error *err)
             rc = sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory");
     if (!rc)
         rc = sus_cli_attn_load(path[0], path[1], path[2], path[3], &p->in, err);
-    if (!rc)
-        rc = sus_cli_mask_read("--port", dir, &p->in.shape, &p->mk, err);
+    /* the outputs before the mask: a directory of stacked runs (no mask)
+     * is then named as such */
     for (int i = 0; i < 3 && !rc; i++) {
         free(path[i]);
         if (!(path[i] = sus_cli_path_join(dir, out_name[i])))
@@ -78,6 +78,8 @@ int sus_chk_load(const char *dir, sus_chk_port *p, sus_error *err)
             rc = load_output(path[i], &p->in, out_kind[i], &p->out[i], &p->out_dtype[i],
                              err);
     }
+    if (!rc)
+        rc = sus_cli_mask_read("--port", dir, &p->in.shape, &p->mk, err);
     for (int i = 0; i < 4; i++)
         free(path[i]);
     if (rc)
