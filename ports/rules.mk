@@ -10,3 +10,23 @@ ports-check: $(SUS)
 	  -p 'test_*.py'
 
 CHECK_EXTRA += ports-check
+
+# ---- Golden vectors (tests/vectors/) ------------------------------------------
+# make vectors regenerates them in place; vectors-check (part of make check)
+# regenerates them into the build directory, checks tests/vectors/MANIFEST
+# and requires the two trees to be equal bit for bit.
+.PHONY: vectors vectors-check
+VECTORS_REGEN := $(BUILD)/vectors
+
+vectors: $(SUS)
+	find tests/vectors -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+	$(PYTHON) tests/vectors/gen.py --sus $(SUS) --out tests/vectors
+
+vectors-check: $(SUS)
+	rm -rf $(VECTORS_REGEN)
+	$(PYTHON) tests/vectors/gen.py --sus $(SUS) --out $(VECTORS_REGEN)
+	cd tests/vectors && sha256sum --quiet --strict -c MANIFEST
+	diff -r -x gen.py -x README.md -x __pycache__ tests/vectors $(VECTORS_REGEN)
+	@echo "vectors-check: MANIFEST holds, and the regenerated vectors equal tests/vectors/ bit for bit"
+
+CHECK_EXTRA += vectors-check
