@@ -441,6 +441,106 @@ int sus_fast_dense_backward(sus_fast_ctx *ctx, const sus_fast_problem *p, const 
 int sus_fast_uniforms(const sus_fast_ctx *ctx, uint64_t seed, int64_t b, int64_t h,
                       int64_t i, int64_t j0, int64_t count, double *u);
 
+/* ------------------------------------------------------------------------ */
+/* Checking one run of another port (sus check, python/susref; issue 7)     */
+/* ------------------------------------------------------------------------ */
+
+/* A port's run: the inputs it used (a), its mask (indices and its own W~
+ * values) and its outputs dQ~, dK~, dV~ (in double, sizes of Q, K, V).
+ * sus_check_port compares it with the oracle:
+ *  - the mask is well-formed (sus_mask_check); if not, nothing else is
+ *    compared;
+ *  - each kept entry's W~ agrees with the rule's W~ for c (sus_ref_probs)
+ *    within tau k u cond_ij W~_ij + tiny, where cond_ij = 1 + |S_ij|_mag +
+ *    sigma_i is W's conditioning (sus_ref_grad_mag), plus 1 + 2 sigma_i for
+ *    rules other than minc (their threshold depends on the whole row), and
+ *    tiny is the smallest normal number of the port's format (FLT_MIN when
+ *    u >= 2^-24, else DBL_MIN): a weight below it is known only that well;
+ *  - every output element agrees with the oracle's estimator under the
+ *    port's mask, W~ as given (sus_mpfr_estimate at prec bits, or
+ *    sus_ref_estimate when prec is 0), within the DESIGN.md 3 bound
+ *    tau k u |y|_mag with the estimator's magnitudes;
+ *  - with canonical set, the kept set equals the canonical mask of seed
+ *    (sus_ref_mask), except at borderline entries, those with
+ *    |u_ij - q_ij| <= tau k u cond_ij q_ij + tiny max_j'(q_ij'/W_ij'), the
+ *    band within which a q computed in the port's precision can fall on
+ *    the other side of u_ij (the last term: a weight below tiny).
+ * Borderline entries are counted and listed, never failures. */
+typedef struct sus_check_opts {
+    const sus_rule *rule; /* NULL: minc */
+    double c;             /* the port's budget, > 0, INFINITY allowed */
+    double u;             /* the port's unit roundoff, in (0, 1) */
+    int canonical;        /* non-zero: compare the kept set with seed's */
+    uint64_t seed;
+    long prec; /* MPFR bits for the oracle, or 0 for the double reference */
+} sus_check_opts;
+
+/* What is compared: the port's W~ values and its three outputs. */
+typedef enum sus_check_part {
+    SUS_CHECK_WTILDE = 0,
+    SUS_CHECK_DQ,
+    SUS_CHECK_DK,
+    SUS_CHECK_DV,
+    SUS_CHECK_PARTS
+} sus_check_part;
+
+/* One compared element: index is the flat index into the part (the entry
+ * of the CSR for W~); bound = tau k u |y|_mag (+ tiny for W~); ratio =
+ * |port - oracle| / bound (0 when equal, +inf when the bound is 0 or the
+ * port's value is not finite). */
+typedef struct sus_check_elem {
+    size_t index;
+    double port, oracle, bound, ratio;
+} sus_check_elem;
+
+#define SUS_CHECK_WORST  5  /* worst elements kept per part */
+#define SUS_CHECK_LISTED 16 /* borderline (and mismatched) entries listed */
+
+typedef struct sus_check_stats {
+    size_t count;                          /* elements compared */
+    size_t failed;                         /* outside the bound */
+    size_t nworst;                         /* valid entries of worst */
+    sus_check_elem worst[SUS_CHECK_WORST]; /* by descending ratio */
+} sus_check_stats;
+
+/* An entry kept by exactly one of the port's and the canonical mask. */
+typedef struct sus_check_entry {
+    int64_t b, h, i, j;
+    int port_kept; /* 1: kept by the port only; 0: by the canonical mask only */
+    double u, q, band;
+} sus_check_entry;
+
+typedef struct sus_check_report {
+    int pass;                      /* every check below passed */
+    int mask_ok;                   /* the mask is well-formed */
+    char mask_msg[SUS_ERRMSG_LEN]; /* why not, when !mask_ok */
+    double tau, k, u;              /* the bound's constants */
+    size_t uncertain;              /* MPFR elements not certified (sus_cert) */
+    sus_check_stats part[SUS_CHECK_PARTS];
+    int64_t canon_same;            /* kept by both masks */
+    int64_t canon_borderline;      /* in one only, within the band */
+    int64_t canon_mismatch;        /* in one only, outside it: failures */
+    size_t nborderline, nmismatch; /* valid entries of the lists */
+    sus_check_entry borderline[SUS_CHECK_LISTED];
+    sus_check_entry mismatch[SUS_CHECK_LISTED];
+} sus_check_report;
+
+/* Runs every check and fills *rep. Returns SUS_OK when the check ran, pass
+ * or fail (rep->pass says which); an error status for bad arguments (mask
+ * rows other than B*H*n, NULL arrays, c or u out of range, a problem the
+ * reference refuses) or out of memory. */
+int sus_check_port(const sus_attn *a, const sus_mask *mk, const double *dq,
+                   const double *dk, const double *dv, const sus_check_opts *o,
+                   sus_check_report *rep, sus_error *err);
+
+/* The name of a part as the reports print it: "W~", "dQ", "dK", "dV". */
+const char *sus_check_part_name(sus_check_part part);
+
+/* Canonical uniforms u_ij (sus_canonical_uniform) of a whole problem,
+ * dense: u[((b*H + h)*n + i)*m + j] for every b < B, h < H, i < n, j < m. */
+int sus_canonical_uniforms(uint64_t seed, const sus_shape *sh, double *u,
+                           sus_error *err);
+
 #ifdef __cplusplus
 }
 #endif

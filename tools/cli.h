@@ -36,7 +36,8 @@ enum { SUS_EXIT_OK = 0, SUS_EXIT_FAIL = 1, SUS_EXIT_USAGE = 2 };
              "bwd")                                                                    \
     X(workload, "write a built-in workload (peaked, sink, ..., long) as .npy inputs")  \
     X(mc, "Monte Carlo unbiasedness tests on a workload; shards; calibration")         \
-    X(report, "the statistical report: verdict, report.md/.html and figures")
+    X(report, "the statistical report: verdict, report.md/.html and figures")          \
+    X(check, "check one run of another port (mask, W~, dQ dK dV) against the oracle")
 
 #define SUS_CLI_DECLARE(name, summary)                                                 \
     int sus_cmd_##name(int argc, char **argv);                                         \
@@ -180,6 +181,11 @@ extern const char *const sus_cli_mask_names[SUS_CLI_MASK_FILES];
  * (SUS_ERR_FORMAT, SUS_ERR_SHAPE, SUS_ERR_IO, ...). */
 int sus_cli_mask_load(const char *option, const char *dir, const sus_shape *sh,
                       int causal, sus_mask *mk, sus_error *err);
+/* The same without sus_mask_check: the arrays are read, converted and
+ * their lengths checked, but their contents are left for the caller to
+ * judge (sus check reports a malformed port mask as a failed check). */
+int sus_cli_mask_read(const char *option, const char *dir, const sus_shape *sh,
+                      sus_mask *mk, sus_error *err);
 
 /* The paths DIR/indptr.npy, ... (malloc'ed, for sus_cli_outdir_check's
  * aliasing test); NULL on out of memory. Free with sus_cli_mask_paths_free. */

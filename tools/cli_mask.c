@@ -130,8 +130,8 @@ static int check_lengths(const char *option, const char *dir, const sus_array a[
     return SUS_OK;
 }
 
-int sus_cli_mask_load(const char *option, const char *dir, const sus_shape *sh,
-                      int causal, sus_mask *mk, sus_error *err)
+int sus_cli_mask_read(const char *option, const char *dir, const sus_shape *sh,
+                      sus_mask *mk, sus_error *err)
 {
     memset(mk, 0, sizeof *mk);
     sus_sizes z;
@@ -173,17 +173,26 @@ int sus_cli_mask_load(const char *option, const char *dir, const sus_shape *sh,
             rc = sus_array_to_f64(&a[F_WTILDE], path[F_WTILDE], &mk->wtilde, err);
         }
     }
-    if (!rc) {
-        sus_error e;
-        rc = sus_mask_check(mk, sh, causal, &e);
-        if (rc)
-            sus_cli_fail(err, rc, "%s %s: %s", option, dir, without_prefix(e.msg));
-    }
     for (int f = 0; f < SUS_CLI_MASK_FILES; f++)
         sus_array_free(&a[f]);
     sus_cli_mask_paths_free(path);
     if (rc)
         sus_mask_free(mk);
+    return rc;
+}
+
+int sus_cli_mask_load(const char *option, const char *dir, const sus_shape *sh,
+                      int causal, sus_mask *mk, sus_error *err)
+{
+    int rc = sus_cli_mask_read(option, dir, sh, mk, err);
+    if (!rc) {
+        sus_error e;
+        rc = sus_mask_check(mk, sh, causal, &e);
+        if (rc) {
+            sus_cli_fail(err, rc, "%s %s: %s", option, dir, without_prefix(e.msg));
+            sus_mask_free(mk);
+        }
+    }
     return rc;
 }
 
