@@ -126,13 +126,22 @@ static void run(fz_case *fc, sus_grads *got, sus_grads *ex, sus_grads *mag)
     } else if (!(rr == SUS_ERR_RANGE && (rm == SUS_ERR_RANGE || fz_case_may_overflow(fc)))) {
         fz_fail(fc, "gradient: double %s, MPFR %s", sus_strerror(rr), sus_strerror(rm));
     }
-    if (!(fc->c > 0))
-        return;
     size_t sc = fc->t.p.z.scores;
     double *W = calloc(sc, sizeof *W), *q = calloc(sc, sizeof *q),
            *wt = calloc(sc, sizeof *wt);
-    if (W && q && wt)
+    if (W && q && wt && fc->c > 0) {
         estimator(fc, got, ex, mag, W, q, wt);
+    } else if (W && q && wt) {
+        /* c <= 0 or NaN: every estimator entry point refuses it */
+        sus_mask mk = {0};
+        double fv = 0.0;
+        int r1 = sus_ref_probs(a, fc->rule, fc->c, q, wt, &err);
+        int r2 = sus_ref_mask(a, fc->rule, fc->c, fc->seed, &mk, &err);
+        int r3 = sus_mpfr_functional_var(a, fc->rule, fc->c, NULL, NULL, NULL, PREC, &fv, &err);
+        if (r1 != SUS_ERR_INVAL || r2 != SUS_ERR_INVAL || r3 != SUS_ERR_INVAL)
+            fz_fail(fc, "c = %g accepted: probs %s, mask %s, functional var %s", fc->c,
+                    sus_strerror(r1), sus_strerror(r2), sus_strerror(r3));
+    }
     free(W);
     free(q);
     free(wt);
