@@ -236,6 +236,11 @@ static void test_refusals(void **state)
     r = RUN(fx, "mc", "--workload", "peaked", "--shard", "4/4", "--out", "x");
     assert_refused_by(&r, "mc", 1, "shard out of range");
     run_free(&r);
+    r = RUN(fx, "mc", "--workload", "peaked", "--shard", "0/4", "--out",
+            fx_path(fx, "missing/shard.mc"));
+    assert_refused_by(&r, "mc", 0, "shard in a missing directory");
+    assert_contains(r.err, "does not exist");
+    run_free(&r);
 }
 
 static void test_workload(void **state)
