@@ -107,7 +107,7 @@ static void image(out *o, const char *name, const char *alt)
 static void verdict_tables(out *o, const sus_rep_section *secs, size_t nsec)
 {
     static const char *hdr[8] = {
-        "test",   "statistic max|z|", "p-value", "fail if p <=",
+        "test",   "statistic (max abs z)", "p-value", "fail if p <=",
         "result", "hypotheses",       "worst",   "false alarm holds by"};
     for (size_t i = 0; i < nsec; i++) {
         const sus_rep_section *s = &secs[i];
