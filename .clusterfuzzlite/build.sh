@@ -32,5 +32,5 @@ for t in $targets; do
   if [ -d "fuzz/corpus/$t" ]; then
     (cd "fuzz/corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)
   fi
-  [ -f "fuzz/dict/$t.dict" ] && cp "fuzz/dict/$t.dict" "$OUT/$t.dict"
+  if [ -f "fuzz/dict/$t.dict" ]; then cp "fuzz/dict/$t.dict" "$OUT/$t.dict"; fi
 done

@@ -314,6 +314,8 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
             int64_t nq = a.bq < a.n - i0 ? a.bq : a.n - i0;
             int64_t r0 = bh * a.n + i0;
             int64_t e0 = indptr[r0], e1 = indptr[r0 + nq];
+            if (e0 == e1)
+                continue; /* its thread's arena may be NULL (found by fuzz/) */
             const sus_fw_kept *src =
                 (const sus_fw_kept *)ths[touts[t].tid].arena.p + touts[t].arena_off;
             for (int64_t e = e0; e < e1; e++) {

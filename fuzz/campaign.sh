@@ -9,8 +9,8 @@ set -euo pipefail
 t=$1 engine=$2 secs=$3 jobs=$4
 corpus=fuzz/corpus/$t findings=fuzz/findings/$t dict=fuzz/dict/$t.dict
 mkdir -p "$corpus" "$findings"
-dictopt=()
-[ -f "$dict" ] && dictopt=(-dict="$dict")
+dictopt=() aflx=()
+[ -f "$dict" ] && dictopt=(-dict="$dict") && aflx=(-x "$dict")
 case $engine in
 libfuzzer)
   log=$findings/libfuzzer.log
@@ -31,7 +31,7 @@ afl)
   out=$findings/afl
   export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
   pids=()
-  afl-fuzz -i "$corpus" -o "$out" -V "$secs" -M main "${dictopt[@]/-dict=/-x }" \
+  afl-fuzz -i "$corpus" -o "$out" -V "$secs" -M main "${aflx[@]}" \
     -- build-fuzz/afl-asan/"$t" > "$findings/afl-main.log" 2>&1 & pids+=($!)
   for j in $(seq 2 "$jobs"); do
     afl-fuzz -i "$corpus" -o "$out" -V "$secs" -S "s$j" -- build-fuzz/afl/"$t" \

@@ -133,7 +133,7 @@ int64_t fz_check_mask(fz_case *fc, const sus_mask *got)
             const double band = isinf(c) || exact ? 0.0
                                                   : band_k * t->cond[s] * q[s] +
                                                         c * sus_tf_tiny(t->dtype);
-            if (!(fabs(u - q[s]) <= band))
+            if (exact || !(fabs(u - q[s]) <= band))
                 fz_fail(fc,
                         "mask row %lld key %lld kept by %s only: u=%.17g q=%.17g "
                         "|u-q|=%.3g bound=%.3g (borderline band; exact row %d)",

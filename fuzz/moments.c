@@ -16,14 +16,57 @@
 
 #define PREC 128
 
-static int uncertain(const fz_case *fc, double *q, double *wt)
+/* The number of entries with 0 < q < 1, and the largest 1/q - 1 among them. */
+static int uncertain(const fz_case *fc, double *q, double *wt, double *max_a)
 {
     if (sus_ref_probs(&fc->t.p.a, fc->rule, fc->c, q, wt, NULL) != SUS_OK)
         return -1;
     int count = 0;
+    *max_a = 0.0;
     for (size_t s = 0; s < fc->t.p.z.scores; s++)
-        count += q[s] > 0.0 && q[s] < 1.0;
+        if (q[s] > 0.0 && q[s] < 1.0) {
+            count++;
+            *max_a = fmax(*max_a, 1.0 / q[s] - 1.0);
+        }
     return count;
+}
+
+/* Variances. Each side computes at PREC bits and is exact only to about
+ * 2^-PREC of its magnitudes: enumeration sums p (X - E X)^2 over masks,
+ * which resolves a variance down to about 2^-PREC mag^2 (mag: the mean's
+ * magnitude); the closed form sum a (s dS K)^2 carries dS's rounding,
+ * 2^-PREC |dS|_mag, amplified by a = 1/q - 1 (a row whose dS is exactly 0,
+ * identical values, gets a variance of 1e178 at a = 1e250). The variance's
+ * magnitude is therefore var + (1 + max a) 2^-57 mag^2 + 2^-48 G^2: with
+ * u = 2^-53 that allows tau k (2^-110 (1 + max a) mag^2 + 2^-101 G^2)
+ * beyond the bound. Enumeration's Gray-code sums also leave an absolute
+ * residue of 2^-PREC times the kept values W~ dO, which can exceed the
+ * mean itself by far where q is tiny (W~ = 1/c, W = 1e-89): G, the growth
+ * bound of fz_case_growth, bounds those values, so means get 2^-100 G. */
+static void check_var(fz_case *fc, const char *name, const double *got,
+                      const double *want, const double *mean_mag, size_t count,
+                      double max_a)
+{
+    const double floor = 0x1p-24 * fz_case_growth(fc);
+    double *vm = malloc(count * sizeof *vm);
+    if (!vm)
+        return;
+    for (size_t t = 0; t < count; t++)
+        vm[t] = want[t] + (1.0 + max_a) * 0x1p-57 * mean_mag[t] * mean_mag[t] + floor * floor;
+    fz_check_array(fc, name, got, want, vm, count, 0x1p-53);
+    free(vm);
+}
+
+static void check_mean(fz_case *fc, const char *name, const double *got,
+                       const double *want, const double *mag, size_t count)
+{
+    double *vm = malloc(count * sizeof *vm);
+    if (!vm)
+        return;
+    for (size_t t = 0; t < count; t++)
+        vm[t] = mag[t] + 0x1p-47 * fz_case_growth(fc);
+    fz_check_array(fc, name, got, want, vm, count, 0x1p-53);
+    free(vm);
 }
 
 static void run(fz_case *fc, sus_moments *a, sus_moments *b, double *q, double *wt)
@@ -46,16 +89,17 @@ static void run(fz_case *fc, sus_moments *a, sus_moments *b, double *q, double *
     fz_check_array(fc, "E[dQ~]", a->mean.dq, ex->dq, mag->dq, z->q, u);
     fz_check_array(fc, "E[dK~]", a->mean.dk, ex->dk, mag->dk, z->k, u);
     fz_check_array(fc, "E[dV~]", a->mean.dv, ex->dv, mag->dv, z->v, u);
-    const int unc = uncertain(fc, q, wt);
+    double max_a = 0.0;
+    const int unc = uncertain(fc, q, wt, &max_a);
     if (unc >= 0 && unc <= 10) {
         int rb = sus_mpfr_enumerate(at, fc->rule, fc->c, PREC, b, &err);
         if (rb != SUS_OK)
             fz_fail(fc, "sus_mpfr_enumerate refused %d uncertain entries: %s", unc, err.msg);
-        fz_check_array(fc, "enumerated E[dQ~]", b->mean.dq, a->mean.dq, mag->dq, z->q, u);
-        fz_check_array(fc, "enumerated E[dV~]", b->mean.dv, a->mean.dv, mag->dv, z->v, u);
-        fz_check_array(fc, "enumerated Var(dQ~)", b->var.dq, a->var.dq, a->var.dq, z->q, u);
-        fz_check_array(fc, "enumerated Var(dK~)", b->var.dk, a->var.dk, a->var.dk, z->k, u);
-        fz_check_array(fc, "enumerated Var(dV~)", b->var.dv, a->var.dv, a->var.dv, z->v, u);
+        check_mean(fc, "enumerated E[dQ~]", b->mean.dq, a->mean.dq, mag->dq, z->q);
+        check_mean(fc, "enumerated E[dV~]", b->mean.dv, a->mean.dv, mag->dv, z->v);
+        check_var(fc, "enumerated Var(dQ~)", b->var.dq, a->var.dq, mag->dq, z->q, max_a);
+        check_var(fc, "enumerated Var(dK~)", b->var.dk, a->var.dk, mag->dk, z->k, max_a);
+        check_var(fc, "enumerated Var(dV~)", b->var.dv, a->var.dv, mag->dv, z->v, max_a);
         double one = a->nnz_total;
         fz_check_array(fc, "enumerated nnz", &b->nnz_total, &one, &one, 1, u);
     }

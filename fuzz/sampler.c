@@ -81,6 +81,42 @@ static void check_against_all(fz_case *fc, const sus_mask *all, const sus_mask *
     }
 }
 
+/* A configuration out of range is refused with SUS_ERR_INVAL; a context
+ * reports the level and thread count it was given. */
+static void check_config(fz_case *fc, sus_fast_ctx *ctx, fz_in *in)
+{
+    const uint8_t b = fz_u8(in);
+    sus_fast_config bad = {fc->var.threads, fc->var.simd, fc->var.block_q, fc->var.block_k};
+    switch (b % 4) {
+    case 0:
+        bad.threads = b & 4 ? -1 - (int)(b >> 3) : 100000 + b;
+        break;
+    case 1:
+        bad.simd = (sus_simd)(4 + (b >> 2));
+        break;
+    case 2:
+        bad.block_q = b & 4 ? -1 : 4097 + (int64_t)b;
+        break;
+    default:
+        bad.block_k = b & 4 ? -(int64_t)b - 1 : 65537;
+        break;
+    }
+    sus_fast_ctx *c2 = NULL;
+    sus_error err;
+    int rc = sus_fast_ctx_new(&bad, &c2, &err);
+    if (rc != SUS_ERR_INVAL || c2)
+        fz_fail(fc, "config (threads %d, simd %d, tiles %lld x %lld) gave %s, not a refusal",
+                bad.threads, (int)bad.simd, (long long)bad.block_q, (long long)bad.block_k,
+                sus_strerror(rc));
+    if (sus_fast_ctx_new(&bad, NULL, &err) != SUS_ERR_INVAL)
+        fz_fail(fc, "sus_fast_ctx_new accepted a NULL output");
+    const sus_simd got = sus_fast_ctx_simd(ctx);
+    if (sus_fast_ctx_threads(ctx) != fc->var.threads ||
+        (fc->var.simd != SUS_SIMD_AUTO && got != fc->var.simd) || got == SUS_SIMD_AUTO)
+        fz_fail(fc, "context reports %d threads and level %s", sus_fast_ctx_threads(ctx),
+                sus_simd_name(got));
+}
+
 static void run(fz_case *fc, sus_fast_ctx *ctx, sus_fast_ctx *ctx_all, sus_tf_out *out,
                 fz_in *in)
 {
@@ -88,6 +124,7 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_fast_ctx *ctx_all, sus_tf_ou
     sus_error err;
     sus_fast_stats st;
     check_uniforms(fc, ctx, in);
+    check_config(fc, ctx, in);
     if (!fz_case_finite(fc, 0) || !(fc->c > 0))
         return; /* refusals: diff_fast_ref's part */
     int rc = sus_fast_forward(ctx_all, &t->fp, INFINITY, fc->seed, out->o, out->lse, NULL,

@@ -284,7 +284,12 @@ static int run_mc(const mc_opts *o)
 {
     sus_error err = {SUS_OK, ""};
     sus_mc_setup s;
-    int rc = sus_mc_setup_open(&s, &o->cp, -1, &err);
+    int rc = o->out ? sus_mc_shard_check_path(o->out, &err) : SUS_OK;
+    if (rc) {
+        sus_cli_error("mc", "%s", err.msg);
+        return sus_cli_exit_for(rc);
+    }
+    rc = sus_mc_setup_open(&s, &o->cp, -1, &err);
     if (rc) {
         sus_cli_error("mc", "%s", err.msg);
         return sus_cli_exit_for(rc);

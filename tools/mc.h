@@ -120,10 +120,11 @@ enum {
 typedef struct sus_mc_test {
     const char *name;
     const char *method; /* how its false-alarm rate holds */
-    int ran;            /* 0: not applicable (no masks, N too small) */
-    double stat;        /* the statistic: max |z| over the family */
-    double p;           /* family p-value (Bonferroni or Sidak) */
-    double alpha;       /* its share of the false-alarm rate: fail iff p <= alpha */
+    int ran;            /* 0: not applicable; skip says why */
+    const char *skip;
+    double stat;  /* the statistic: max |z| over the family */
+    double p;     /* family p-value (Bonferroni or Sidak) */
+    double alpha; /* its share of the false-alarm rate: fail iff p <= alpha */
     int pass;
     size_t family;  /* the number of hypotheses */
     char worst[96]; /* which one gave the statistic */

@@ -59,8 +59,7 @@ void sus_mc_print_verdict(FILE *f, const char *label, const sus_mc_test *t, int 
     fprintf(f, "%s %s (N = %.0f)\n", pass ? "PASS" : "FAIL", label, n);
     for (int i = 0; i < SUS_MC_NTESTS; i++) {
         if (!t[i].ran) {
-            fprintf(f, "  %-4s %-34s not run (%s)\n", "-", t[i].name,
-                    n < SUS_MC_VAR_MIN_N ? "N too small or no masks" : "no masks");
+            fprintf(f, "  %-4s %-34s not run (%s)\n", "-", t[i].name, t[i].skip);
             continue;
         }
         fprintf(f,

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -28,7 +29,8 @@ int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp,
     }
     snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    /* As npy_write.c: the permissions of an ordinary new file. */
+    FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         rc = sus_cli_fail(err, SUS_ERR_IO, "--out %s: cannot create: %s", path,
                           strerror(errno));
@@ -57,6 +59,27 @@ int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp,
     }
     free(tmp);
     free(img);
+    return rc;
+}
+
+int sus_mc_shard_check_path(const char *path, sus_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return sus_cli_fail(err, SUS_ERR_INVAL, "--out %s: is a directory", path);
+    char *dir = strdup(path);
+    if (!dir)
+        return sus_cli_fail(err, SUS_ERR_NOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    const char *parent = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+    int rc = SUS_OK;
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+        rc = sus_cli_fail(err, SUS_ERR_INVAL, "--out %s: directory %s does not exist",
+                          path, parent);
+    else if (access(parent, W_OK) != 0)
+        rc = sus_cli_fail(err, SUS_ERR_INVAL, "--out %s: directory %s is not writable",
+                          path, parent);
+    free(dir);
     return rc;
 }
 

@@ -26,6 +26,9 @@ typedef struct sus_mc_campaign {
 
 int sus_mc_shard_write(const char *path, const sus_mc_campaign *cp,
                        const sus_mc_acc *acc, sus_error *err);
+/* Before any sampling: path is not a directory and its directory exists
+ * and is writable (else SUS_ERR_INVAL, bad input). */
+int sus_mc_shard_check_path(const char *path, sus_error *err);
 /* Reads a shard; acc is allocated with the file's layout. */
 int sus_mc_shard_read(const char *path, sus_mc_campaign *cp, sus_mc_acc *acc,
                       sus_error *err);

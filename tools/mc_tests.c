@@ -161,6 +161,12 @@ int sus_mc_evaluate(const sus_mc_exact *x, const sus_mc_acc *acc, double alpha,
     for (int i = 0; i < SUS_MC_NTESTS; i++) {
         if (!t[i].name)
             t[i].name = names[i], t[i].method = "-";
+        int var = i == SUS_MC_T_VAR_FN || i == SUS_MC_T_ROW_VAR;
+        t[i].skip = i >= SUS_MC_T_KEEP_BIN && !acc->has_mask ? "no masks"
+                    : var && n < SUS_MC_VAR_MIN_N            ? "needs N >= 500"
+                    : i == SUS_MC_T_VAR_FN && acc->no_fn_var
+                        ? "needs per-sample values, not Welford moments"
+                        : "no hypothesis qualifies";
         ran += t[i].ran;
     }
     for (int i = 0; i < SUS_MC_NTESTS; i++) {

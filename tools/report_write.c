@@ -106,9 +106,10 @@ static void image(out *o, const char *name, const char *alt)
 
 static void verdict_tables(out *o, const sus_rep_section *secs, size_t nsec)
 {
-    static const char *hdr[8] = {
-        "test",   "statistic max|z|", "p-value", "fail if p <=",
-        "result", "hypotheses",       "worst",   "false alarm holds by"};
+    static const char *hdr[8] = {"test",    "statistic (max abs z)",
+                                 "p-value", "fail if p <=",
+                                 "result",  "hypotheses",
+                                 "worst",   "false alarm holds by"};
     for (size_t i = 0; i < nsec; i++) {
         const sus_rep_section *s = &secs[i];
         char h[256];
@@ -127,7 +128,7 @@ static void verdict_tables(out *o, const sus_rep_section *secs, size_t nsec)
                                     t->ran ? st : "-",
                                     t->ran ? p : "-",
                                     t->ran ? a : "-",
-                                    !t->ran   ? "not run"
+                                    !t->ran   ? t->skip
                                     : t->pass ? "ok"
                                               : "FAIL",
                                     t->ran ? fam : "-",
