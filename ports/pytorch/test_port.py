@@ -10,8 +10,8 @@ them with SUS_BIN pointing at the sus CLI, plain and under SAN=1):
     masked output fails dQ and dK (dV and W~ pass), the dropped cap fails
     W~ (the outputs, which follow the port's mask, pass);
   - dump.py writes stacked runs and Welford moments as DESIGN.md 4 says.
-The `sus report --port` step of issue 7 is added by the lead after merging
-issue 6's `sus report`.
+  - samples from the port's own torch RNG pass `sus report --port` (stacked
+    runs and Welford moments), and both broken twins fail its mean test.
 """
 
 import contextlib
@@ -161,6 +161,58 @@ class TestCheck(unittest.TestCase):
         code, _, err = sus_check(a, "--c", "2")
         self.assertEqual(code, 2)
         self.assertIn("stacked runs are for `sus report --port`", err)
+
+
+def sus_report(port, *flags):
+    r = subprocess.run([SUS, "report", "--port", port] + list(flags),
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+class TestReport(unittest.TestCase):
+    """The statistical half: N runs of the port, each with a fresh mask from
+    its own torch.Generator (fixed seed, so the verdicts are deterministic),
+    against the exact moments. `sus report` holds its family-wise
+    false-alarm rate at 1e-6 (README, "Statistical report")."""
+
+    SHAPE = (1, 2, 16, 16, 8, 8)
+    RUNS = 400
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def report(self, name, dtype, moments=False, broken=None):
+        out = os.path.join(self.tmp.name, name)
+        run_dump(out, self.SHAPE, dtype, 4.0, True, None, runs=self.RUNS,
+                 moments=moments, broken=broken)
+        flags = ["--c", "4", "--causal"]
+        # Welford moments are float64 whatever the port computed in, so the
+        # port's unit roundoff is given explicitly.
+        flags += ["--unit-roundoff", repr(dump.UNIT[dtype])]
+        return sus_report(out, *flags)
+
+    def mean_line(self, text):
+        return [ln for ln in text.splitlines() if "mean of every element" in ln][0]
+
+    def test_port_passes(self):
+        for dtype, moments in (("f64", False), ("f32", False), ("f32", True)):
+            with self.subTest(dtype=dtype, moments=moments):
+                code, text, err = self.report("ok-%s-%d" % (dtype, moments), dtype,
+                                              moments)
+                self.assertEqual((code, err), (0, ""), text)
+                self.assertTrue(text.startswith("PASS"), text)
+                self.assertIn("(N = %d)" % self.RUNS, text)
+                self.assertTrue(self.mean_line(text).lstrip().startswith("ok"), text)
+
+    def test_broken_twins_fail(self):
+        for broken in ("d-masked", "no-cap"):
+            with self.subTest(broken=broken):
+                code, text, err = self.report(broken, "f64", broken=broken)
+                self.assertEqual((code, err), (1, ""), text)
+                self.assertTrue(text.startswith("FAIL"), text)
+                # both are biased, so the mean test is what fails
+                self.assertTrue(self.mean_line(text).lstrip().startswith("FAIL"), text)
 
 
 class TestPortApi(unittest.TestCase):
