@@ -42,7 +42,7 @@ endef
 $(foreach n,$(FUZZ_MUTANTS),$(eval $(call fuzz_mutant,$(n))))
 
 fuzz-mutants: $(FUZZ_MUTANTS:%=$(FUZZ_OUT)/mutant-%/diff_fast_ref)
-	@fuzz/mutants.sh $(FUZZ_MUTANT_SECONDS) $(FUZZ_MUTANT_NAMES)
+	@FUZZ_MUTANT_SEED=$(FUZZ_MUTANT_SEED) fuzz/mutants.sh $(FUZZ_MUTANT_SECONDS) $(FUZZ_MUTANT_NAMES)
 
 # ---- make oss-fuzz-build-check ----------------------------------------------
 oss-fuzz-build-check:
