@@ -57,6 +57,7 @@ typedef struct sus_mc_exact {
     double *mean, *var, *range, *slack; /* E each */
     double *R;                          /* J x E functional weights */
     double fmean[SUS_MC_J], fvar[SUS_MC_J], frange[SUS_MC_J], fslack[SUS_MC_J];
+    double fk4[SUS_MC_J], fmu4[SUS_MC_J]; /* 4th cumulant, 4th central moment */
     size_t rows;
     double *row_sq, *row_sqq; /* per row: sum q, sum q (1 - q) */
     double bin_n[SUS_MC_NBINS], bin_sq[SUS_MC_NBINS], bin_sqq[SUS_MC_NBINS];

@@ -158,7 +158,11 @@ static void head_functional(sus_mc_exact *x, const head *h, int f)
                 h->s * dS *
                     (dot(RQ + i * h->d, Kj, h->d) + dot(RK + j * h->d, Qi, h->d)) +
                 w * dot(RV + j * h->dv, dOi, h->dv);
-            x->fvar[f] += avar(qe) * coef * coef;
+            /* The fourth cumulant of (m - 1) coef: E(m - 1)^4 - 3 a^2 with
+             * E(m - 1)^4 = (1 - q)^4 / q^3 + (1 - q). */
+            double a = avar(qe), c2 = coef * coef, om = 1.0 - qe;
+            x->fvar[f] += a * c2;
+            x->fk4[f] += c2 * c2 * (om * om * om * om / (qe * qe * qe) + om - 3.0 * a * a);
             x->frange[f] = fmax(x->frange[f], spread(qe) * fabs(coef));
         }
     }
@@ -300,6 +304,7 @@ static int exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
             x->slack[e] *= allow;
         for (int f = 0; f < SUS_MC_J; f++) {
             const double *R = x->R + (size_t)f * E;
+            x->fmu4[f] = x->fk4[f] + 3.0 * x->fvar[f] * x->fvar[f];
             x->fmean[f] = 0.0, x->fslack[f] = 0.0;
             for (size_t e = 0; e < E; e++)
                 x->fmean[f] += R[e] * x->mean[e],

@@ -99,8 +99,11 @@ int sus_mc_evaluate(const sus_mc_exact *x, const sus_mc_acc *acc, double alpha,
     for (int j = SUS_MC_J_MIX; j < SUS_MC_J && n >= SUS_MC_VAR_MIN_N && !acc->no_fn_var;
          j++) {
         const double *a = acc->fn + 4 * j;
-        double z,
-            p = var_p(n, a[1], x->fvar[j], a[3] / n, x->fslack[j] * x->fslack[j], &z);
+        /* The larger of the sample and the exact fourth moment: heavy
+         * tails make the sample one low in most runs (measured: 6x the
+         * nominal alarm rate with the sample one alone). */
+        double z, mu4 = fmax(a[3] / n, x->fmu4[j]);
+        double p = var_p(n, a[1], x->fvar[j], mu4, x->fslack[j] * x->fslack[j], &z);
         fam_add(&f, p, z, "functional", (size_t)j);
     }
     fam_done(&t[SUS_MC_T_VAR_FN], &f, "variance of per-part functionals", NORM, 1);
