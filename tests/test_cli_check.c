@@ -6,7 +6,9 @@
  *    outputs set u = 2^-24 by default and fail at --unit-roundoff 2^-53;
  *  - FAIL (exit 1) with the failed checks named on the verdict line: one
  *    output element (and its index in the report), the wrong --scale or
- *    --causal, the wrong --canonical seed, a malformed mask;
+ *    --causal, the wrong --canonical seed, a malformed mask; an entry
+ *    missing from the canonical mask, borderline (PASS, listed) only at a
+ *    coarse unit roundoff;
  *  - every refusal (exit 2, one line naming the option or file): bad and
  *    missing options, a missing or non-directory --port, missing files,
  *    stacked outputs, wrong shapes and dtypes, non-finite inputs.
@@ -49,8 +51,8 @@ static void write_f64(fixture *fx, const char *dir, const char *name, int nd,
 /* A port directory: inputs, and the oracle's run of (c, seed) as `sus
  * sample` writes it (made in-process: under Valgrind each CLI run costs a
  * second). */
-static inputs port_dir(fixture *fx, const char *name, int rank, sus_shape sh, double c,
-                       uint64_t seed, int causal)
+static inputs port_dir_drop(fixture *fx, const char *name, int rank, sus_shape sh,
+                            double c, uint64_t seed, int causal, int drop_last)
 {
     inputs in = make_problem(fx, name, SUS_DTYPE_F8, rank, sh);
     loaded L = load_problem(&in, rank, sh, sus_default_scale(sh.d), causal);
@@ -58,6 +60,12 @@ static inputs port_dir(fixture *fx, const char *name, int rank, sus_shape sh, do
     sus_grads g;
     alloc_grads(&g, &L.z);
     assert_int_equal(sus_ref_mask(&L.a, &sus_rule_minc, c, seed, &mk, NULL), SUS_OK);
+    if (drop_last) { /* the port missed the last kept entry */
+        assert_true(mk.nnz > 0);
+        for (int64_t r = 1; r <= mk.rows; r++)
+            mk.indptr[r] -= mk.indptr[r] == mk.nnz;
+        mk.nnz--;
+    }
     assert_int_equal(sus_ref_estimate(&L.a, &mk, &g, NULL), SUS_OK);
     const int64_t s[3][4] = {
         {sh.B, sh.H, sh.n, sh.d}, {sh.B, sh.H, sh.m, sh.d}, {sh.B, sh.H, sh.m, sh.dv}};
@@ -74,6 +82,12 @@ static inputs port_dir(fixture *fx, const char *name, int rank, sus_shape sh, do
     free_grads(&g);
     loaded_free(&L);
     return in;
+}
+
+static inputs port_dir(fixture *fx, const char *name, int rank, sus_shape sh, double c,
+                       uint64_t seed, int causal)
+{
+    return port_dir_drop(fx, name, rank, sh, c, seed, causal, 0);
 }
 
 /* Rewrites DIR/name as dtype dt with shape (nd, shape), from the double
@@ -188,6 +202,25 @@ static void test_fail_flags(void **state)
     assert_first_line(&r, 1, "sus check: FAIL (mask)");
     assert_contains(r.out, "mask: not well-formed: row 0 (query i = 0) keeps key j = 1 "
                            "beyond the causal limit j <= i\n");
+    run_free(&r);
+}
+
+/* An entry missing from the canonical mask: a mismatch at float64's u; at a
+ * coarse u its band covers all of [0, q] (4 k u cond >= 1), so it is
+ * borderline, listed, and the run passes. */
+static void test_borderline(void **state)
+{
+    fixture *fx = *state;
+    inputs p = port_dir_drop(fx, "p", 4, shape4, 1.0, 3, 0, 1);
+    run_result r = RUN(fx, "check", "--port", p.dir, "--c", "1", "--canonical", "3");
+    assert_first_line(&r, 1, "sus check: FAIL (canonical)");
+    assert_contains(r.out, " 1 mismatched: FAIL\n  mismatch (b 0, h ");
+    assert_contains(r.out, "): kept by the canonical mask only; u ");
+    run_free(&r);
+    r = RUN(fx, "check", "--port", p.dir, "--c", "1", "--canonical", "3",
+            "--unit-roundoff", "0.01");
+    assert_first_line(&r, 0, "sus check: PASS");
+    assert_contains(r.out, " 1 borderline, 0 mismatched: ok\n  borderline (b 0, h ");
     run_free(&r);
 }
 
@@ -321,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_float32_outputs, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_fail_element, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_fail_flags, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_borderline, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_malformed_mask, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_refusals_options, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_refusals_files, cli_setup, cli_teardown),

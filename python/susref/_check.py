@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from . import _lib
+from ._api import _seed
 from ._arrays import CMask, Problem, as_f64, byref, ptr
 from ._lib import call, lib
 
@@ -121,9 +122,9 @@ def check(q, k, v, do, indptr, indices, wtilde, dq, dk, dv, c, *, causal=False,
         (dq, dk, dv))
     if prec is None:
         prec = 256 if u < 2.0**-24 else 0
-    c = float(c)
-    opts = _lib.CheckOpts(_lib.rule_ptr(rule), c, u, canonical_seed is not None,
-                          int(canonical_seed or 0), int(prec))
+    seed = 0 if canonical_seed is None else _seed(canonical_seed)
+    opts = _lib.CheckOpts(_lib.rule_ptr(rule), float(c), u, canonical_seed is not None,
+                          seed, int(prec))
     rep = _lib.CheckReport()
     call(lib.sus_check_port, byref(p.attn), byref(cm.c), ptr(outs[0]), ptr(outs[1]),
          ptr(outs[2]), byref(opts), byref(rep))

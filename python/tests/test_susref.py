@@ -279,14 +279,14 @@ class TestCheck(unittest.TestCase):
         self.p = problem(9, 1, 2, 8, 8, 4, 4)
         self.s = susref.sample(*self.p, c=2.0, seed=11, causal=True)
 
-    def run_check(self, dq=None, wtilde=None, **kw):
+    def run_check(self, dq=None, wtilde=None, c=2.0, **kw):
         q, k, v, do = self.p
         mk = self.s["mask"]
         kw.setdefault("causal", True)
         return susref.check(q, k, v, do, mk.indptr, mk.indices,
                             mk.wtilde if wtilde is None else wtilde,
                             self.s["dQ"] if dq is None else dq, self.s["dK"],
-                            self.s["dV"], 2.0, **kw)
+                            self.s["dV"], c, **kw)
 
     def test_pass_and_fail(self):
         rep = self.run_check(canonical_seed=11)
@@ -332,6 +332,11 @@ class TestCheck(unittest.TestCase):
         with self.assertRaises(susref.SusError) as cm:
             self.run_check(unit_roundoff=1.5)
         self.assertIn("unit roundoff", str(cm.exception))
+        with self.assertRaises(susref.SusError) as cm:
+            self.run_check(c=0.0)
+        self.assertIn("budget", str(cm.exception))
+        with self.assertRaisesRegex(ValueError, "seed"):
+            self.run_check(canonical_seed=-1)
 
     def test_check_dir(self):
         sus = os.environ.get("SUS_BIN")
