@@ -78,6 +78,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "csr_build.h"
 #include "fast_internal.h"
 #include "fwd.h"
 
@@ -295,16 +296,19 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
     }
 
     /* The CSR in row order: counts to offsets, then each task's entries
-     * (its rows are consecutive) copied from its thread's arena. */
-    size_t nnz = 0;
-    for (size_t r = 0; r < z.rows; r++)
-        nnz += (size_t)rowcnt[r];
-    if (sus_fi_mask_reserve(ctx, z.rows, nnz))
+     * (its rows are consecutive) copied from its thread's arena
+     * (csr_build.c, proved: proofs/wp/csr_build). */
+    if (sus_fi_mask_reserve(ctx, z.rows, 0))
         return sus_i_fail(err, SUS_ERR_NOMEM, "sus_fast_forward: out of memory (mask)");
     int64_t *indptr = ctx->mask.indptr;
-    indptr[0] = 0;
-    for (size_t r = 0; r < z.rows; r++)
-        indptr[r + 1] = indptr[r] + rowcnt[r];
+    const int64_t total = sus_fw_csr_offsets(rowcnt, (int64_t)z.rows, sh->m, indptr);
+    if (total < 0)
+        return sus_i_fail(err, SUS_ERR_RANGE,
+                          "sus_fast_forward: internal error: a row's kept count is "
+                          "outside [0, m]");
+    const size_t nnz = (size_t)total;
+    if (sus_fi_mask_reserve(ctx, z.rows, nnz))
+        return sus_i_fail(err, SUS_ERR_NOMEM, "sus_fast_forward: out of memory (mask)");
     int64_t *indices = ctx->mask.indices;
     double *wt = ctx->mask.wtilde;
     if (nnz) {
@@ -313,13 +317,9 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
             int64_t bh = t / a.nqb, i0 = (t % a.nqb) * a.bq;
             int64_t nq = a.bq < a.n - i0 ? a.bq : a.n - i0;
             int64_t r0 = bh * a.n + i0;
-            int64_t e0 = indptr[r0], e1 = indptr[r0 + nq];
             const sus_fw_kept *src =
                 (const sus_fw_kept *)ths[touts[t].tid].arena.p + touts[t].arena_off;
-            for (int64_t e = e0; e < e1; e++) {
-                indices[e] = src[e - e0].j;
-                wt[e] = src[e - e0].w;
-            }
+            sus_fw_csr_copy(src, indptr[r0], indptr[r0 + nq], indices, wt);
         }
     }
     ctx->mask.rows = (int64_t)z.rows;
