@@ -2,15 +2,13 @@
  * the ACSL contracts that proofs/wp/bwd_index proves. */
 #include "bwd_index.h"
 
+#include "../core/arith_acsl.h"
 #include "../core/csr_acsl.h"
 
 /*@ predicate sus_fb_base_ok(int64_t *base, integer lo, integer hi) =
       0 <= lo <= hi && 0 <= base[lo] &&
       (\forall integer r1, r2; lo <= r1 <= r2 <= hi ==> base[r1] <= base[r2]) &&
       base[hi] - base[lo] + (hi - lo) <= INT64_MAX;
-
-    lemma sus_fb_div_mono: \forall integer x, y, d;
-      0 <= x <= y && d > 0 ==> x / d <= y / d;
 */
 
 /* The first index r in [lo, hi] with F(r) >= target, F non-decreasing,

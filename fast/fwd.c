@@ -78,6 +78,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "cand_buf.h"
 #include "csr_build.h"
 #include "fast_internal.h"
 #include "fwd.h"
@@ -104,11 +105,8 @@ void *sus_fw_pp_grow(sus_fw_thread *th, sus_fw_pp *pp, size_t keep, size_t need)
 {
     if (pp->p && need <= pp->cap)
         return pp->p;
-    /* Double at least, so that an arena filled entry by entry is copied
-     * O(1) times per entry. */
-    size_t want = need;
-    if (pp->cap <= SIZE_MAX / 2 && 2 * pp->cap > want)
-        want = 2 * pp->cap;
+    /* Double at least (cand_buf.h). */
+    size_t want = sus_fw_grow_want(pp->cap, need);
     int other = pp->p ? 1 - pp->cur : pp->cur;
     void *q = sus_fi_thread_scratch(th->ctx, th->tid, pp->slot[other], want);
     if (!q)

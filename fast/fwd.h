@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cand_buf.h"  /* the buffers' sizes */
 #include "csr_build.h" /* sus_fw_kept */
 #include "sus.h"
 

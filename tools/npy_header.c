@@ -5,6 +5,8 @@
 
 #include "npy_internal.h"
 
+#include "../core/arith_acsl.h"
+
 /*@ predicate sus_npy_magic_at(unsigned char *b, integer k) =
       \forall integer t; 0 <= t < k ==>
         b[t] == (t == 0 ? 0x93 : t == 1 ? 'N' : t == 2 ? 'U' : t == 3 ? 'M' :
@@ -92,11 +94,6 @@ size_t sus_i_npy_scan_digits(const unsigned char *h, size_t len, size_t pos,
     return pos;
 }
 
-/*@
-    lemma sus_npy_div_mul: \forall integer m, s; 0 < s && 0 <= m ==> m / s * s <= m;
-    lemma sus_npy_mul_mono: \forall integer x, q, s;
-      0 < s && 0 <= x <= q ==> x * s <= q * s;
-*/
 
 /*@ requires \valid(count) && \valid(bytes) && \separated(count, bytes);
     requires 0 <= ndim <= SUS_NPY_MAXDIM ==> \valid_read(shape + (0 .. ndim - 1));

@@ -2,7 +2,8 @@
 # proofs/wp/prove.sh: runs Frama-C/WP on every proof directory given (each
 # holds a proof.cfg naming the real source file SRC and the functions
 # FUNCS it defines, whose ACSL contracts are proved: WP proves every
-# function and lemma of SRC, so no contract is assumed unproved) and
+# function and lemma of SRC, so no contract is assumed unproved; SRC may
+# be a harness that includes the real header, LABEL naming it) and
 # prints one row per directory:
 #   PROOF <source>:<functions> <goals> <proved> <prover-summary>
 # (prover-summary: qed:N,z3:N,cvc4:N; a goal proved by two provers counts
@@ -22,7 +23,7 @@ WP_TIMEOUT="${WP_TIMEOUT:-10}"
 mkdir -p "$PROOF_OUT"
 status=0
 for dir in "$@"; do
-    SRC= FUNCS= EXTRA=
+    SRC= FUNCS= EXTRA= LABEL=
     # shellcheck source=/dev/null
     . "$dir/proof.cfg"
     name=$(basename "$dir")
@@ -46,12 +47,14 @@ for dir in "$@"; do
                        out = out (out ? "," : "") tolower(w[1]) ":" n; next }
                    on {on = 0} END {print out}' "$log")
     fns=$(tr ', ' '++' <<<"$FUNCS" | sed 's/++*/+/g')
+    # LABEL: the file that holds the proved code when SRC is a harness.
+    label="${LABEL:-$SRC}"
     if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
-        echo "PROOF $SRC:$fns 0 0 frama-c-failed(see $log)"
+        echo "PROOF $label:$fns 0 0 frama-c-failed(see $log)"
         status=1
         continue
     fi
-    echo "PROOF $SRC:$fns $goals $proved ${summary:-none}"
+    echo "PROOF $label:$fns $goals $proved ${summary:-none}"
     if [ "$proved" != "$goals" ]; then
         grep -A3 -E '^\[wp\] \[(Failed|Timeout|Unknown)' "$log" | sed 's/^/  /' >&2
         status=1
