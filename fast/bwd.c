@@ -10,6 +10,7 @@
 
 #include "../core/internal.h"
 #include "bwd.h"
+#include "bwd_index.h"
 #include "fast_internal.h"
 
 /* Workspace slots (fast_internal.h reserves BWD0 .. BWD0 + 7). */
@@ -79,44 +80,6 @@ static int compute_d(sus_fast_ctx *ctx, const sus_fast_problem *p,
                           (long long)bad_d);
     }
     return SUS_OK;
-}
-
-/* The first index r in [0, len] with F(r) >= target, F non-decreasing,
- * F(r) = base[r] - base[0] + r: a partition point weighted by entries plus
- * one unit of fixed cost per row or column. */
-static int64_t split_point(const int64_t *base, int64_t len, int64_t target)
-{
-    int64_t lo = 0, hi = len;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (base[mid] - base[0] + mid < target)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Thread tid's share [*a, *b) of len rows or columns, balanced by weight. */
-static void share(const int64_t *base, int64_t len, int tid, int nt, int64_t *a,
-                  int64_t *b)
-{
-    const int64_t total = base[len] - base[0] + len;
-    const int64_t q = total / nt, rem = total % nt;
-    *a = split_point(base, len, q * tid + rem * tid / nt);
-    *b = tid + 1 == nt ? len
-                       : split_point(base, len, q * (tid + 1) + rem * (tid + 1) / nt);
-}
-
-/* Thread tid's share [*r0, *r1) of the rows of block b (brows rows each)
- * of a head of n rows with CSR row starts ip. */
-static void row_share(const int64_t *ip, int64_t n, int64_t brows, int64_t b, int tid,
-                      int nt, int64_t *r0, int64_t *r1)
-{
-    const int64_t b0 = b * brows, b1 = n - b0 < brows ? n : b0 + brows;
-    share(ip + b0, b1 - b0, tid, nt, r0, r1);
-    *r0 += b0;
-    *r1 += b0;
 }
 
 /* Head hh's view of the problem, its D and its outputs (es: element size);
@@ -266,10 +229,8 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
             memset(mycnt, 0, keys * sizeof *mycnt);
             for (int64_t b = 0; b < nblk; b++) {
                 int64_t r0, r1;
-                row_share(ip, sh.n, brows, b, tid, nt, &r0, &r1);
-                int64_t *bc = mycnt + b * sh.m;
-                for (int64_t e = ip[r0]; e < ip[r1]; e++)
-                    bc[mk->indices[e]]++;
+                sus_fb_row_share(ip, sh.n, brows, b, tid, nt, &r0, &r1);
+                sus_fb_count_cols(mk->indices, ip[r0], ip[r1], mycnt + b * sh.m, sh.m);
             }
 #pragma omp barrier
 #pragma omp single
@@ -287,7 +248,7 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
             }
             for (int64_t b = 0; b < nblk; b++) {
                 int64_t r0, r1;
-                row_share(ip, sh.n, brows, b, tid, nt, &r0, &r1);
+                sus_fb_row_share(ip, sh.n, brows, b, tid, nt, &r0, &r1);
                 kn->scatter(&h, r0, r1, mycnt + b * sh.m);
             }
             for (int64_t b = 0; b < nblk; b++) {
@@ -297,7 +258,7 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 int64_t c0, c1;
                 h.colptr = colptr + b * sh.m;
                 h.first = b == 0;
-                share(h.colptr, sh.m, tid, nt, &c0, &c1);
+                sus_fb_share(h.colptr, 0, sh.m, tid, nt, &c0, &c1);
                 kn->sparse_v(&h, c0, c1);
                 kn->sparse_k(&h, c0, c1);
             }
@@ -306,7 +267,7 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                 /* After the scatter, this share's entries of (b, j) end at
                  * mycnt[b m + j] and start where the previous share's end. */
                 int64_t r0, r1;
-                row_share(ip, sh.n, brows, b, tid, nt, &r0, &r1);
+                sus_fb_row_share(ip, sh.n, brows, b, tid, nt, &r0, &r1);
                 const int64_t *hi = mycnt + b * sh.m;
                 const int64_t *lo = tid ? hi - keys : colptr + b * sh.m;
                 kn->sparse_q(&h, r0, r1, lo, hi);

@@ -78,6 +78,8 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "cand_buf.h"
+#include "csr_build.h"
 #include "fast_internal.h"
 #include "fwd.h"
 
@@ -103,11 +105,8 @@ void *sus_fw_pp_grow(sus_fw_thread *th, sus_fw_pp *pp, size_t keep, size_t need)
 {
     if (pp->p && need <= pp->cap)
         return pp->p;
-    /* Double at least, so that an arena filled entry by entry is copied
-     * O(1) times per entry. */
-    size_t want = need;
-    if (pp->cap <= SIZE_MAX / 2 && 2 * pp->cap > want)
-        want = 2 * pp->cap;
+    /* Double at least (cand_buf.h). */
+    size_t want = sus_fw_grow_want(pp->cap, need);
     int other = pp->p ? 1 - pp->cur : pp->cur;
     void *q = sus_fi_thread_scratch(th->ctx, th->tid, pp->slot[other], want);
     if (!q)
@@ -295,16 +294,19 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
     }
 
     /* The CSR in row order: counts to offsets, then each task's entries
-     * (its rows are consecutive) copied from its thread's arena. */
-    size_t nnz = 0;
-    for (size_t r = 0; r < z.rows; r++)
-        nnz += (size_t)rowcnt[r];
-    if (sus_fi_mask_reserve(ctx, z.rows, nnz))
+     * (its rows are consecutive) copied from its thread's arena
+     * (csr_build.c, proved: proofs/wp/csr_build). */
+    if (sus_fi_mask_reserve(ctx, z.rows, 0))
         return sus_i_fail(err, SUS_ERR_NOMEM, "sus_fast_forward: out of memory (mask)");
     int64_t *indptr = ctx->mask.indptr;
-    indptr[0] = 0;
-    for (size_t r = 0; r < z.rows; r++)
-        indptr[r + 1] = indptr[r] + rowcnt[r];
+    const int64_t total = sus_fw_csr_offsets(rowcnt, (int64_t)z.rows, sh->m, indptr);
+    if (total < 0)
+        return sus_i_fail(err, SUS_ERR_RANGE,
+                          "sus_fast_forward: internal error: a row's kept count is "
+                          "outside [0, m]");
+    const size_t nnz = (size_t)total;
+    if (sus_fi_mask_reserve(ctx, z.rows, nnz))
+        return sus_i_fail(err, SUS_ERR_NOMEM, "sus_fast_forward: out of memory (mask)");
     int64_t *indices = ctx->mask.indices;
     double *wt = ctx->mask.wtilde;
     if (nnz) {
@@ -318,10 +320,7 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
                 continue; /* its thread's arena may be NULL (found by fuzz/) */
             const sus_fw_kept *src =
                 (const sus_fw_kept *)ths[touts[t].tid].arena.p + touts[t].arena_off;
-            for (int64_t e = e0; e < e1; e++) {
-                indices[e] = src[e - e0].j;
-                wt[e] = src[e - e0].w;
-            }
+            sus_fw_csr_copy(src, e0, e1, indices, wt);
         }
     }
     ctx->mask.rows = (int64_t)z.rows;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cand_buf.h"  /* the buffers' sizes */
+#include "csr_build.h" /* sus_fw_kept */
 #include "sus.h"
 
 /* Philox4x32: the round multipliers and the Weyl key increments. */
@@ -112,12 +114,6 @@ typedef struct sus_fw_pp {
     int slot[2]; /* the two scratch slots */
     int cur;     /* which one p is */
 } sus_fw_pp;
-
-/* One entry of the mask as a task emits it, before assembly. */
-typedef struct sus_fw_kept {
-    int64_t j;
-    double w;
-} sus_fw_kept;
 
 /* Per-task results, read after the parallel region. */
 typedef struct sus_fw_task_out {

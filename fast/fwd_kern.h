@@ -222,33 +222,29 @@ static FW(list) FW(row_list)(const FW(cands) * cv, int64_t r)
     return L;
 }
 
-static size_t FW(cands_bytes)(int64_t rows, size_t cap)
-{
-    return (size_t)rows * cap *
-           (sizeof(int64_t) + 2 * sizeof(uint32_t) + 2 * sizeof(real));
-}
-
 /* Room for need entries in every row, moving the rows' held entries to the
  * wider stride (lists are per row, so a new capacity moves each row). The
  * old lists sit in one of the thread's two candidate slots; the new ones
- * go in the other. */
+ * go in the other. The sizes: cand_buf.h (proved). */
 static int FW(cands_reserve)(sus_fw_thread *th, FW(cands) * cv, int64_t rows,
                              const int64_t *cnt, size_t need)
 {
     if (need <= cv->cap)
         return 0;
-    size_t cap = cv->cap ? cv->cap : 64;
-    while (cap < need)
-        cap *= 2;
+    size_t bytes;
+    const size_t cap = sus_fw_cand_cap(
+        cv->cap, need, (size_t)rows,
+        sizeof(int64_t) + 2 * sizeof(uint32_t) + 2 * sizeof(real), &bytes);
+    if (!cap)
+        return -1;
     FW(cands) old = *cv;
     sus_fw_pp *pp = &th->cand;
     int other = 1 - pp->cur;
-    void *p = sus_fi_thread_scratch(th->ctx, th->tid, pp->slot[other],
-                                    FW(cands_bytes)(rows, cap));
+    void *p = sus_fi_thread_scratch(th->ctx, th->tid, pp->slot[other], bytes);
     if (!p)
         return -1;
     pp->p = p;
-    pp->cap = FW(cands_bytes)(rows, cap);
+    pp->cap = bytes;
     pp->cur = other;
     FW(cands_view)(cv, p, rows, cap);
     th->cand_cap = cap;
@@ -636,7 +632,10 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
         int64_t keep = 0;
         if (mode != SUS_FW_NONE) {
             int64_t held = cnt[r];
-            size_t need = (th->arena_len + (size_t)held) * sizeof(sus_fw_kept);
+            size_t need;
+            if (!sus_fw_arena_bytes(th->arena_len, (size_t)held, sizeof(sus_fw_kept),
+                                    &need))
+                return -1;
             if (need > th->arena.cap &&
                 !sus_fw_pp_grow(th, &th->arena, th->arena_len * sizeof(sus_fw_kept),
                                 need))

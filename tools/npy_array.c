@@ -1,4 +1,5 @@
-/* npy_array.c: owned dense arrays, dtypes, and shape arithmetic for .npy I/O. */
+/* npy_array.c: owned dense arrays, dtypes and shapes for .npy I/O (the shape
+ * arithmetic is in npy_header.c, with its proofs). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,38 +32,6 @@ const char *sus_i_npy_descr(sus_dtype dtype)
         return "<i8";
     }
     return NULL;
-}
-
-int sus_i_npy_shape_bytes(int ndim, const int64_t *shape, size_t itemsize,
-                          size_t *count, size_t *bytes)
-{
-    if (ndim < 0 || ndim > SUS_NPY_MAXDIM || (ndim > 0 && !shape))
-        return SUS_ERR_INVAL;
-    /* The nonzero product is checked first so that a zero dimension cannot
-     * hide an overflowing one (numpy refuses such shapes too). */
-    size_t nonzero = itemsize, n = 1;
-    int zero = 0;
-    for (int a = 0; a < ndim; a++) {
-        if (shape[a] < 0)
-            return SUS_ERR_INVAL;
-        if (shape[a] == 0) {
-            zero = 1;
-            continue;
-        }
-#if SIZE_MAX < INT64_MAX
-        if ((uint64_t)shape[a] > SIZE_MAX)
-            return SUS_ERR_OVERFLOW;
-#endif
-        if (!sus_i_mul_size(nonzero, (size_t)shape[a], &nonzero) ||
-            !sus_i_mul_size(n, (size_t)shape[a], &n))
-            return SUS_ERR_OVERFLOW;
-    }
-    /* Pointer differences over the data must stay defined. */
-    if (nonzero > (size_t)PTRDIFF_MAX)
-        return SUS_ERR_OVERFLOW;
-    *count = zero ? 0 : n;
-    *bytes = zero ? 0 : nonzero;
-    return SUS_OK;
 }
 
 size_t sus_i_npy_format_shape(char *buf, size_t cap, int ndim, const int64_t *shape)

@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "npy_header.h"
 #include "npy_internal.h"
 
 /* Long enough for every descr we accept or name in a message; longer ones
@@ -179,16 +180,9 @@ static int parse_dim(cursor *c, raw_header *r)
             "%s: malformed header: leading zero in a dimension at byte %zu", c->name,
             c->base + c->pos);
     }
-    uint64_t v = 0;
-    int big = 0;
-    while (c->pos < c->len && c->h[c->pos] >= '0' && c->h[c->pos] <= '9') {
-        unsigned digit = (unsigned)(c->h[c->pos] - '0');
-        if (v > ((uint64_t)INT64_MAX - digit) / 10)
-            big = 1;
-        else
-            v = v * 10 + digit;
-        c->pos++;
-    }
+    uint64_t v;
+    int big;
+    c->pos = sus_i_npy_scan_digits(c->h, c->len, c->pos, &v, &big);
     int bad = neg ? SUS_ERR_FORMAT : big ? SUS_ERR_OVERFLOW : 0;
     if (bad && !r->bad_dim) {
         r->bad_dim = bad;
@@ -336,43 +330,44 @@ static int judge_descr(const raw_header *r, const char *name, sus_dtype *dtype,
 static int parse_header(const unsigned char *b, size_t len, const char *name,
                         npy_header *out, sus_error *err)
 {
-    if (len == 0)
+    /* The prefix's offsets are proved to stay in the buffer
+     * (npy_header.c, proofs/wp/npy_header). */
+    size_t prefix, hlen;
+    switch (sus_i_npy_prefix(b, len, &prefix, &hlen)) {
+    case SUS_NPY_PREFIX_OK:
+        break;
+    case SUS_NPY_PREFIX_EMPTY:
         return sus_i_fail(err, SUS_ERR_FORMAT, "%s: empty, not a .npy file", name);
-    size_t m = len < SUS_I_NPY_MAGIC_LEN ? len : SUS_I_NPY_MAGIC_LEN;
-    if (memcmp(b, SUS_I_NPY_MAGIC, m) != 0)
+    case SUS_NPY_PREFIX_BAD_MAGIC:
         return sus_i_fail(err, SUS_ERR_FORMAT, "%s: bad magic, not a .npy file", name);
-    if (len < SUS_I_NPY_MAGIC_LEN + 2)
+    case SUS_NPY_PREFIX_SHORT:
         return sus_i_fail(err, SUS_ERR_FORMAT,
                           "%s: truncated in the magic string or version (%zu bytes)",
                           name, len);
-    unsigned major = b[6], minor = b[7];
-    if (minor != 0 || major < 1 || major > 3)
+    case SUS_NPY_PREFIX_VERSION:
         return sus_i_fail(
             err, SUS_ERR_UNSUPPORTED,
             "%s: unsupported .npy version %u.%u (supported: 1.0, 2.0, 3.0)", name,
-            major, minor);
-    size_t prefix = major == 1 ? SUS_I_NPY_PREFIX_V1 : SUS_I_NPY_PREFIX_V2;
-    if (len < prefix)
+            (unsigned)b[6], (unsigned)b[7]);
+    case SUS_NPY_PREFIX_SHORT_LEN:
         return sus_i_fail(err, SUS_ERR_FORMAT,
                           "%s: truncated in the header length field (%zu bytes)", name,
                           len);
-    size_t hlen = (size_t)b[8] | (size_t)b[9] << 8;
-    if (major > 1)
-        hlen |= (size_t)b[10] << 16 | (size_t)b[11] << 24;
-    if (hlen > SUS_I_NPY_MAX_HEADER)
+    case SUS_NPY_PREFIX_TOO_LONG:
         return sus_i_fail(err, SUS_ERR_FORMAT,
                           "%s: header length %zu exceeds the limit of %u bytes", name,
                           hlen, SUS_I_NPY_MAX_HEADER);
-    if (hlen > len - prefix)
+    case SUS_NPY_PREFIX_PAST_END:
         return sus_i_fail(err, SUS_ERR_FORMAT,
                           "%s: header length %zu runs past the end (%zu bytes in all)",
                           name, hlen, len);
-    if (hlen == 0)
+    case SUS_NPY_PREFIX_ZERO:
         return sus_i_fail(err, SUS_ERR_FORMAT,
                           "%s: malformed header: header length is 0", name);
-    if (b[prefix + hlen - 1] != '\n')
+    default:
         return sus_i_fail(err, SUS_ERR_FORMAT,
                           "%s: malformed header: it does not end with a newline", name);
+    }
 
     raw_header r;
     memset(&r, 0, sizeof r);
