@@ -75,7 +75,10 @@ static const real FW(exp_c)[14] = {
  * x is clamped below at EXP_LO, where the result is 0 anyway. */
 static inline V FW(vexp)(V x)
 {
-    x = VMAX(x, VSET1(EXP_LO));
+    /* max returns its second operand when one is NaN: a NaN logit (0 * inf
+     * at scale 0 when Q . K overflows) stays NaN and is reported as
+     * SUS_ERR_RANGE, not read as a weight of 0 (found by fuzz/) */
+    x = VMAX(VSET1(EXP_LO), x);
     V t = VFMA(x, VSET1(EXP_LOG2E), VSET1(EXP_MAGIC));
     V nf = VSUB(t, VSET1(EXP_MAGIC));
     VI n = VISUB(VCASTI(t), VCASTI(VSET1(EXP_MAGIC)));

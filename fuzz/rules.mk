@@ -96,11 +96,12 @@ fuzz-build: $(FUZZ_REPLAY) $(FUZZ_LIBFUZZER) $(FUZZ_TARGETS:%=$(FUZZ_OUT)/afl-as
 
 # ---- make fuzz-smoke: replay, then 20 s of libFuzzer per target -------------
 # A stamp per target, so that the second make check of CI (plain after SAN=1)
-# does not run the same 20 s again unless a binary or the corpus changed.
+# does not run the same 20 s again unless the binary, the corpus directory
+# (files added or removed) or the dictionary changed.
 # New inputs go to a scratch directory; the committed corpus is read only.
 FUZZ_SMOKE_STAMPS := $(FUZZ_TARGETS:%=$(FUZZ_OUT)/smoke/%.ok)
 define fuzz_smoke_rule
-$(FUZZ_OUT)/smoke/$(1).ok: $(FUZZ_OUT)/libfuzzer/$(1) $(wildcard fuzz/corpus/$(1)/*) \
+$(FUZZ_OUT)/smoke/$(1).ok: $(FUZZ_OUT)/libfuzzer/$(1) fuzz/corpus/$(1) \
     $(wildcard fuzz/dict/$(1).dict)
 	@rm -rf $(FUZZ_OUT)/smoke/$(1) && mkdir -p $(FUZZ_OUT)/smoke/$(1)/new
 	$$< -max_total_time=$(FUZZ_SMOKE_SECONDS) -timeout=25 -rss_limit_mb=2048 \
