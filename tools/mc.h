@@ -19,8 +19,9 @@
  *    indicators, range 1: Bernstein again, rigorous.
  *  - Variances (of the per-component functionals, and of the per-row kept
  *    counts): the sample variance against the exact one, standardized with
- *    the fourth moment (sample fourth moment for functionals, the exact one
- *    for counts), two-sided normal p-value, Sidak over the family. This is
+ *    the fourth moment (for functionals the larger of the sample and the
+ *    exact one, for counts the exact one), two-sided normal p-value, Sidak
+ *    over the family. This is
  *    asymptotic: it needs N large against the kurtosis, so it runs only when
  *    N >= SUS_MC_VAR_MIN_N and, for counts, N sum q(1-q) >= 30; its actual
  *    rate is measured by `sus mc --calibrate`.

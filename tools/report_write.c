@@ -198,7 +198,8 @@ static void emit(out *o, const sus_rep_section *secs, size_t nsec,
          "of each entry's term and the exact variance: the p-value is a bound that "
          "holds for every N, however skewed small kept counts make the samples. "
          "Bonferroni over each family. Variances use the normal approximation of the "
-         "sample variance standardized by the fourth moment (Sidak over the family): "
+         "sample variance standardized by the fourth moment (the larger of the sample "
+         "and the exact one; Sidak over the family): "
          "asymptotic, run only for N >= 500; `sus mc --calibrate` measures its rate. "
          "A rounding allowance of 2 tau k u |y|_mag (DESIGN.md 3) is subtracted from "
          "every deviation of a mean.");
