@@ -215,6 +215,9 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
     }
 #endif
 
+    /* sus_mask_check above gives what bwd_index.c's contracts require:
+     * each head's indptr is non-decreasing within [0, nnz] and the
+     * indices are in [0, m). */
 #pragma omp parallel num_threads(ctx->threads)
     {
         const int nt = omp_get_num_threads(), tid = omp_get_thread_num();
