@@ -44,18 +44,21 @@ static void check_rule(fz_case *fc, const double *W, const double *q, const doub
             const double wq = isinf(c) ? 1.0 : W[s] == 0.0 ? 0.0 : fmin(1.0, c * W[s]);
             const double ww = isinf(c) ? W[s] : W[s] == 0.0 ? 0.0 : fmax(W[s], 1.0 / c);
             if (q[s] != wq || wt[s] != ww)
-                fz_fail(fc, "minc row %lld key %lld: q=%.17g wtilde=%.17g want %.17g %.17g "
-                        "bound=0", (long long)r, (long long)j, q[s], wt[s], wq, ww);
+                fz_fail(fc,
+                        "minc row %lld key %lld: q=%.17g wtilde=%.17g want %.17g %.17g "
+                        "bound=0",
+                        (long long)r, (long long)j, q[s], wt[s], wq, ww);
         }
         const double want = isinf(c) ? (double)len : minc ? fmin(sum, c) : fmin(c, pos);
         const double tol = SUS_TAU * (k * 0x1p-53 * fmax(want, 1.0) + sub);
         if (!(fabs(sum - want) <= tol))
-            fz_fail(fc, "%s row %lld: sum q got=%.17g want=%.17g bound=%.3g", fc->rule->name,
-                    (long long)r, sum, want, tol);
+            fz_fail(fc, "%s row %lld: sum q got=%.17g want=%.17g bound=%.3g",
+                    fc->rule->name, (long long)r, sum, want, tol);
     }
 }
 
-static void check_canonical(fz_case *fc, const sus_mask *mk, const double *q, const double *wt)
+static void check_canonical(fz_case *fc, const sus_mask *mk, const double *q,
+                            const double *wt)
 {
     const sus_shape *sh = &fc->t.p.a.shape;
     for (int64_t r = 0; r < mk->rows; r++) {
@@ -67,9 +70,11 @@ static void check_canonical(fz_case *fc, const sus_mask *mk, const double *q, co
             sus_canonical_uniform(fc->seed, bh / sh->H, bh % sh->H, i, j, &u);
             const int kept = e < mk->indptr[r + 1] && mk->indices[e] == j;
             if (kept != (u < q[s]) || (kept && mk->wtilde[e] != wt[s]))
-                fz_fail(fc, "canonical mask row %lld key %lld: kept %d, u=%.17g q=%.17g "
-                        "wtilde %.17g want %.17g bound=0", (long long)r, (long long)j,
-                        kept, u, q[s], kept ? mk->wtilde[e] : 0.0, wt[s]);
+                fz_fail(fc,
+                        "canonical mask row %lld key %lld: kept %d, u=%.17g q=%.17g "
+                        "wtilde %.17g want %.17g bound=0",
+                        (long long)r, (long long)j, kept, u, q[s],
+                        kept ? mk->wtilde[e] : 0.0, wt[s]);
             e += kept;
         }
     }
@@ -129,7 +134,8 @@ static void run(fz_case *fc, sus_grads *got, sus_grads *ex, sus_grads *mag)
         fz_check_array(fc, "dQ", got->dq, ex->dq, mag->dq, z->q, 0x1p-53);
         fz_check_array(fc, "dK", got->dk, ex->dk, mag->dk, z->k, 0x1p-53);
         fz_check_array(fc, "dV", got->dv, ex->dv, mag->dv, z->v, 0x1p-53);
-    } else if (!(rr == SUS_ERR_RANGE && (rm == SUS_ERR_RANGE || fz_case_may_overflow(fc)))) {
+    } else if (!(rr == SUS_ERR_RANGE &&
+                 (rm == SUS_ERR_RANGE || fz_case_may_overflow(fc)))) {
         fz_fail(fc, "gradient: double %s, MPFR %s", sus_strerror(rr), sus_strerror(rm));
     }
     size_t sc = fc->t.p.z.scores;
@@ -143,7 +149,8 @@ static void run(fz_case *fc, sus_grads *got, sus_grads *ex, sus_grads *mag)
         double fv = 0.0;
         int r1 = sus_ref_probs(a, fc->rule, fc->c, q, wt, &err);
         int r2 = sus_ref_mask(a, fc->rule, fc->c, fc->seed, &mk, &err);
-        int r3 = sus_mpfr_functional_var(a, fc->rule, fc->c, NULL, NULL, NULL, PREC, &fv, &err);
+        int r3 = sus_mpfr_functional_var(a, fc->rule, fc->c, NULL, NULL, NULL, PREC,
+                                         &fv, &err);
         if (r1 != SUS_ERR_INVAL || r2 != SUS_ERR_INVAL || r3 != SUS_ERR_INVAL)
             fz_fail(fc, "c = %g accepted: probs %s, mask %s, functional var %s", fc->c,
                     sus_strerror(r1), sus_strerror(r2), sus_strerror(r3));
