@@ -517,7 +517,7 @@ int FW(task)(const sus_fw_args *a, sus_fw_thread *th, int64_t task,
                 alpha[r] = 1;
                 const int64_t gi = i0 + rg + r;
                 int64_t nkr = nk;
-#if SUS_MUTANT == 1 /* planted bug for fuzz/ (never in builds): causal limit off by one */
+#if SUS_MUTANT == 1 /* planted bug for fuzz/: causal limit off by one */
                 if (a->causal && gi + 2 - kb0 < nkr)
                     nkr = gi + 2 - kb0;
 #else

@@ -17,7 +17,7 @@
 #include "../tools/cmd_grad.h"
 #include "fz.h"
 
-#define T     "cli"
+#define T      "cli"
 #define MAXARG 32
 
 typedef struct parsed {
@@ -54,12 +54,13 @@ static void check_run(int which, const parsed *p, const char *line)
     if (which == 0) {
         const sus_grad_opts *g = &p->o.g;
         ok = g->q && g->k && g->v && g->dout && g->out &&
-             (g->prec == 0 || (g->prec >= SUS_MPFR_MIN_PREC && g->prec <= SUS_MPFR_MAX_PREC)) &&
+             (g->prec == 0 ||
+              (g->prec >= SUS_MPFR_MIN_PREC && g->prec <= SUS_MPFR_MAX_PREC)) &&
              (!g->has_scale || isfinite(g->scale));
     } else if (which == 4) {
         const sus_bench_opts *b = &p->o.b;
-        ok = b->n >= 1 && b->m >= 1 && b->d >= 1 && b->dv >= 1 && b->c > 0 && b->reps >= 1 &&
-             b->threads >= 0;
+        ok = b->n >= 1 && b->m >= 1 && b->d >= 1 && b->dv >= 1 && b->c > 0 &&
+             b->reps >= 1 && b->threads >= 0;
     } else {
         const sus_est_opts *e = &p->o.e;
         ok = e->q && e->k && e->out && e->rule && (!e->has_c || e->c > 0) &&
@@ -81,7 +82,8 @@ static void numbers(const char *text)
     if (sus_cli_parse_double("--scale", text, &x, msg) && isnan(x))
         fz_fail_plain(T, "double '%s' accepted as NaN", text);
     if (sus_cli_parse_i64("--n", text, -5, 1000, &i, msg) && (i < -5 || i > 1000))
-        fz_fail_plain(T, "i64 '%s' accepted as %lld outside [-5, 1000]", text, (long long)i);
+        fz_fail_plain(T, "i64 '%s' accepted as %lld outside [-5, 1000]", text,
+                      (long long)i);
     if (sus_cli_parse_u64("--seed", text, &u, msg)) {
         char back[32];
         uint64_t v;
@@ -90,7 +92,8 @@ static void numbers(const char *text)
             fz_fail_plain(T, "seed '%s' read %llu, which does not read back", text,
                           (unsigned long long)u);
     }
-    if (sus_cli_parse_rule("--rule", text, &r, msg) && (!r || strcmp(r->name, text) != 0))
+    if (sus_cli_parse_rule("--rule", text, &r, msg) &&
+        (!r || strcmp(r->name, text) != 0))
         fz_fail_plain(T, "rule '%s' accepted as another rule", text);
 }
 
@@ -125,8 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (p1->res != p2->res || strcmp(p1->msg, p2->msg) != 0)
             fz_fail_plain(T, "parser %d is not reentrant: %d '%s' then %d '%s'", which,
                           p1->res, p1->msg, p2->res, p2->msg);
-        if (p1->res == SUS_CLI_BAD &&
-            (!p1->msg[0] || strchr(p1->msg, '\n') || strlen(p1->msg) >= SUS_CLI_MSG_LEN))
+        if (p1->res == SUS_CLI_BAD && (!p1->msg[0] || strchr(p1->msg, '\n') ||
+                                       strlen(p1->msg) >= SUS_CLI_MSG_LEN))
             fz_fail_plain(T, "parser %d: bad message '%s' (first argument '%s')", which,
                           p1->msg, first);
         if (p1->res != SUS_CLI_RUN && p1->res != SUS_CLI_HELP && p1->res != SUS_CLI_BAD)

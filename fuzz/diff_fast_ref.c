@@ -43,7 +43,8 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_tf_out *out, sus_grads *est,
     sus_error err;
     sus_fast_stats st;
     sus_tf_out_poison(out, t);
-    int rc = sus_fast_forward(ctx, &t->fp, fc->c, fc->seed, out->o, out->lse, &st, &err);
+    int rc =
+        sus_fast_forward(ctx, &t->fp, fc->c, fc->seed, out->o, out->lse, &st, &err);
     if (!fz_case_finite(fc, 0)) {
         expect(fc, "sus_fast_forward on non-finite input", rc,
                isfinite(t->p.a.scale) ? SUS_ERR_NONFINITE : SUS_ERR_INVAL, &err);
@@ -76,8 +77,8 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_tf_out *out, sus_grads *est,
         /* outside the bound's domain: run the rest for the sanitizers */
         const sus_mask *mk = sus_fast_mask(ctx);
         sus_fast_sus_backward(ctx, &t->fp, mk, out->o, out->dq, out->dk, out->dv, &err);
-        sus_fast_dense_backward(ctx, &t->fp, out->o, out->lse, out->dq, out->dk, out->dv,
-                                &err);
+        sus_fast_dense_backward(ctx, &t->fp, out->o, out->lse, out->dq, out->dk,
+                                out->dv, &err);
         return;
     }
     fz_check_out(fc, out, &t->p.exact, &t->p.mag, 1, 0, "forward");
@@ -95,7 +96,8 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_tf_out *out, sus_grads *est,
     }
 
     /* the SUS backward under fast/'s own mask */
-    rc = sus_fast_sus_backward(ctx, &t->fp, mk, out->o, out->dq, out->dk, out->dv, &err);
+    rc =
+        sus_fast_sus_backward(ctx, &t->fp, mk, out->o, out->dq, out->dk, out->dv, &err);
     rrc = fz_exact_estimate(fc, mk, est, est_mag, &rerr);
     if (rrc == SUS_ERR_RANGE)
         return;
@@ -109,8 +111,8 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_tf_out *out, sus_grads *est,
         fz_check_out(fc, out, &t->p.exact, &t->p.mag, 0, 1, "sus backward at c = inf");
 
     /* the dense backward: the exact gradient */
-    rc = sus_fast_dense_backward(ctx, &t->fp, out->o, out->lse, out->dq, out->dk, out->dv,
-                                 &err);
+    rc = sus_fast_dense_backward(ctx, &t->fp, out->o, out->lse, out->dq, out->dk,
+                                 out->dv, &err);
     if (rc == SUS_ERR_RANGE && range_ok(fc, &t->p.mag, 1))
         return;
     expect(fc, "sus_fast_dense_backward", rc, SUS_OK, &err);

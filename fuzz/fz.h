@@ -56,9 +56,9 @@ typedef struct fz_in {
 } fz_in;
 
 uint8_t fz_u8(fz_in *in);
-uint64_t fz_u64(fz_in *in);          /* 8 bytes, little-endian */
-double fz_raw_double(fz_in *in);     /* 8 bytes as an IEEE double: any value */
-size_t fz_left(const fz_in *in);     /* bytes not yet consumed */
+uint64_t fz_u64(fz_in *in);                /* 8 bytes, little-endian */
+double fz_raw_double(fz_in *in);           /* 8 bytes as an IEEE double: any value */
+size_t fz_left(const fz_in *in);           /* bytes not yet consumed */
 int64_t fz_pick(fz_in *in, int64_t count); /* one byte, modulo count (>= 1) */
 
 /* One element of an input array: mostly a small grid (k/16, so that ties

@@ -8,7 +8,7 @@
 /* Tile sizes (block_q x block_k; 0 is fast/'s default): 1 and odd sizes
  * make every row and key a tile edge, larger ones a single tile. */
 static const int64_t tiles[16][2] = {
-    {0, 0}, {1, 1},  {2, 3},  {4, 8},   {8, 16}, {16, 16}, {3, 5},  {7, 13},
+    {0, 0},   {1, 1},  {2, 3},  {4, 8},  {8, 16}, {16, 16}, {3, 5},    {7, 13},
     {32, 64}, {1, 48}, {48, 1}, {5, 32}, {0, 8},  {8, 0},   {64, 128}, {2, 2}};
 
 static fz_variant decode_variant(uint8_t v)
@@ -51,9 +51,10 @@ static int64_t allowed(int causal, int64_t i, int64_t m)
  * one place where u < q and u <= q differ. */
 static double decode_budget(fz_in *in, const sus_shape *sh, int causal, uint64_t seed)
 {
-    static const double pal[16] = {INFINITY, 1.0,    0.5,   2.0,    3.0,   1.5,
-                                   8.0,      32.0,   0.25,  1e-3,   1e-300, 1e6,
-                                   1e300,    1.7976931348623157e308, 4.9e-324, 5.0};
+    static const double pal[16] = {
+        INFINITY, 1.0,  0.5,  2.0,    3.0, 1.5,   8.0,
+        32.0,     0.25, 1e-3, 1e-300, 1e6, 1e300, 1.7976931348623157e308,
+        4.9e-324, 5.0};
     uint8_t mode = fz_u8(in);
     if (mode < 16)
         return pal[mode];
@@ -126,7 +127,9 @@ int fz_case_decode(fz_in *in, const char *target, fz_limits lim, sus_dtype force
     sh.B = 1 + (b0 & 1) % lim.bh;
     sh.H = 1 + ((b0 >> 1) & 1) % lim.bh;
     const int causal = (b0 >> 2) & 1;
-    sus_dtype dt = force_dtype ? force_dtype : (b0 >> 3) & 1 ? SUS_DTYPE_F4 : SUS_DTYPE_F8;
+    sus_dtype dt = force_dtype     ? force_dtype
+                   : (b0 >> 3) & 1 ? SUS_DTYPE_F4
+                                   : SUS_DTYPE_F8;
     sh.n = 1 + fz_pick(in, lim.nm);
     sh.m = 1 + fz_pick(in, lim.nm);
     const uint8_t b3 = fz_u8(in);
@@ -188,7 +191,8 @@ int fz_case_finite(const fz_case *fc, int with_dout)
 }
 
 /* max over allowed (i, j) of sum_t |x_it| |y_jt| (rows of width w). */
-static double max_dot_mag(const sus_attn *a, const double *x, const double *y, int64_t w)
+static double max_dot_mag(const sus_attn *a, const double *x, const double *y,
+                          int64_t w)
 {
     const sus_shape *sh = &a->shape;
     const int64_t n = sh->n, m = sh->m;

@@ -34,7 +34,8 @@ void fz_check_array(const fz_case *fc, const char *name, const double *got,
             continue;
         if (!isfinite(got[t]) && (ovf || fz_may_overflow(dt, mag[t])))
             continue;
-        fz_fail(fc, "%s[%zu] got=%.17g want=%.17g |diff|=%.3g bound=%.3g (mag %.3g, k %g)",
+        fz_fail(fc,
+                "%s[%zu] got=%.17g want=%.17g |diff|=%.3g bound=%.3g (mag %.3g, k %g)",
                 name, t, got[t], exact[t], fabs(got[t] - exact[t]),
                 SUS_TAU * k * (u * mag[t] + floor), mag[t], k);
     }
@@ -89,8 +90,10 @@ static void check_kept(fz_case *fc, int64_t r, int64_t j, double wt, int exact)
                 (long long)r, (long long)j, wt, want, fabs(wt - want), tol, exact,
                 1.0 / c);
     if (t->dtype == SUS_DTYPE_F4 && wt != (double)(float)wt && wt != 1.0 / c)
-        fz_fail(fc, "mask row %lld key %lld: f32 wtilde got=%.17g is neither a float32 "
-                "value nor 1/c", (long long)r, (long long)j, wt);
+        fz_fail(fc,
+                "mask row %lld key %lld: f32 wtilde got=%.17g is neither a float32 "
+                "value nor 1/c",
+                (long long)r, (long long)j, wt);
 }
 
 int64_t fz_check_mask(fz_case *fc, const sus_mask *got)

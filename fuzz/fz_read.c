@@ -39,16 +39,18 @@ int64_t fz_pick(fz_in *in, int64_t count)
 /* Values where implementations tend to differ: signed zeros, the subnormal
  * and normal limits of both dtypes, exp's overflow points, huge and tiny. */
 static const double specials[] = {
-    0.0,           -0.0,          1.0,          -1.0,         0.5,
-    2.0,           3.0,           -3.0,         0.1,          1.0 / 3.0,
-    DBL_TRUE_MIN,  -DBL_TRUE_MIN, DBL_MIN,      -DBL_MIN,     FLT_TRUE_MIN,
-    -FLT_TRUE_MIN, FLT_MIN,       FLT_MAX,      -FLT_MAX,     DBL_MAX,
-    -DBL_MAX,      709.0,         -709.0,       710.0,        88.0,
-    -88.0,         89.0,          -104.0,       1e-300,       1e300,
-    1e-30,         1e30,          1e4,          -1e4,         1e-8,
-    100.0,         -100.0,        1e150,        -1e150,       1e-150,
-    16.0,          -16.0,         0x1p-1022,    0x1.fffffffffffffp-1, 0x1.000001p0,
-    7.0,           -0.5,          0x1p-149,
+    0.0,          -0.0,      1.0,          -1.0,
+    0.5,          2.0,       3.0,          -3.0,
+    0.1,          1.0 / 3.0, DBL_TRUE_MIN, -DBL_TRUE_MIN,
+    DBL_MIN,      -DBL_MIN,  FLT_TRUE_MIN, -FLT_TRUE_MIN,
+    FLT_MIN,      FLT_MAX,   -FLT_MAX,     DBL_MAX,
+    -DBL_MAX,     709.0,     -709.0,       710.0,
+    88.0,         -88.0,     89.0,         -104.0,
+    1e-300,       1e300,     1e-30,        1e30,
+    1e4,          -1e4,      1e-8,         100.0,
+    -100.0,       1e150,     -1e150,       1e-150,
+    16.0,         -16.0,     0x1p-1022,    0x1.fffffffffffffp-1,
+    0x1.000001p0, 7.0,       -0.5,         0x1p-149,
 };
 
 double fz_element(fz_in *in, double mag)
@@ -63,9 +65,8 @@ double fz_element(fz_in *in, double mag)
 
 double fz_magnitude(uint8_t b)
 {
-    static const double mags[] = {1.0,     1.0,     1.0,       0x1p-10, 0x1p10,
-                                  0x1p-30, 0x1p30,  0x1p-600,  0x1p500, 1e-30,
-                                  1e30,    1 / 3.0, 0x1p-1070, 4.0,     0.25,
-                                  64.0};
+    static const double mags[] = {
+        1.0,     1.0,   1.0,  0x1p-10, 0x1p10,    0x1p-30, 0x1p30, 0x1p-600,
+        0x1p500, 1e-30, 1e30, 1 / 3.0, 0x1p-1070, 4.0,     0.25,   64.0};
     return mags[b % (sizeof mags / sizeof mags[0])];
 }

@@ -105,13 +105,14 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_tf_out *out, sus_grads *ex,
         int rr = sus_ref_estimate(&t->p.a, &mk, ex, &rerr);
         int rf = sus_fast_forward(ctx, &t->fp, 0.0, 0, out->o, out->lse, NULL, &ferr);
         if (rf == SUS_OK)
-            rf = sus_fast_sus_backward(ctx, &t->fp, &mk, out->o, out->dq, out->dk, out->dv,
-                                       &ferr);
+            rf = sus_fast_sus_backward(ctx, &t->fp, &mk, out->o, out->dq, out->dk,
+                                       out->dv, &ferr);
         else
             rf = rc ? rc : SUS_ERR_RANGE; /* no O to run the backward with */
         if (rc != SUS_OK) {
             if (rr != rc || rf != rc)
-                fz_fail(fc, "mask refused by sus_mask_check (%s) but double %s, fast %s",
+                fz_fail(fc,
+                        "mask refused by sus_mask_check (%s) but double %s, fast %s",
                         err.msg, sus_strerror(rr), sus_strerror(rf));
         } else if (rr == SUS_OK && rf == SUS_OK && fz_case_linear(fc)) {
             /* A given W~ plays the part of 1/c in fz_case_growth's bound of

@@ -52,7 +52,8 @@ static void check_var(fz_case *fc, const char *name, const double *got,
     if (!vm)
         return;
     for (size_t t = 0; t < count; t++)
-        vm[t] = want[t] + (1.0 + max_a) * 0x1p-57 * mean_mag[t] * mean_mag[t] + floor * floor;
+        vm[t] = want[t] + (1.0 + max_a) * 0x1p-57 * mean_mag[t] * mean_mag[t] +
+                floor * floor;
     fz_check_array(fc, name, got, want, vm, count, 0x1p-53);
     free(vm);
 }
@@ -94,12 +95,16 @@ static void run(fz_case *fc, sus_moments *a, sus_moments *b, double *q, double *
     if (unc >= 0 && unc <= 10) {
         int rb = sus_mpfr_enumerate(at, fc->rule, fc->c, PREC, b, &err);
         if (rb != SUS_OK)
-            fz_fail(fc, "sus_mpfr_enumerate refused %d uncertain entries: %s", unc, err.msg);
+            fz_fail(fc, "sus_mpfr_enumerate refused %d uncertain entries: %s", unc,
+                    err.msg);
         check_mean(fc, "enumerated E[dQ~]", b->mean.dq, a->mean.dq, mag->dq, z->q);
         check_mean(fc, "enumerated E[dV~]", b->mean.dv, a->mean.dv, mag->dv, z->v);
-        check_var(fc, "enumerated Var(dQ~)", b->var.dq, a->var.dq, mag->dq, z->q, max_a);
-        check_var(fc, "enumerated Var(dK~)", b->var.dk, a->var.dk, mag->dk, z->k, max_a);
-        check_var(fc, "enumerated Var(dV~)", b->var.dv, a->var.dv, mag->dv, z->v, max_a);
+        check_var(fc, "enumerated Var(dQ~)", b->var.dq, a->var.dq, mag->dq, z->q,
+                  max_a);
+        check_var(fc, "enumerated Var(dK~)", b->var.dk, a->var.dk, mag->dk, z->k,
+                  max_a);
+        check_var(fc, "enumerated Var(dV~)", b->var.dv, a->var.dv, mag->dv, z->v,
+                  max_a);
         double one = a->nnz_total;
         fz_check_array(fc, "enumerated nnz", &b->nnz_total, &one, &one, 1, u);
     }
@@ -110,7 +115,8 @@ static void run(fz_case *fc, sus_moments *a, sus_moments *b, double *q, double *
     rv[pick] = 1.0;
     if (sus_mpfr_functional_var(at, fc->rule, fc->c, NULL, NULL, rv, PREC, &fv, &err) ==
         SUS_OK)
-        fz_check_array(fc, "Var(<e_j, dV~>)", &fv, &a->var.dv[pick], &a->var.dv[pick], 1, u);
+        fz_check_array(fc, "Var(<e_j, dV~>)", &fv, &a->var.dv[pick], &a->var.dv[pick],
+                       1, u);
     free(rv);
 }
 

@@ -20,7 +20,8 @@ static void same(const sus_array *a, const sus_array *b, const char *what)
     if (a->dtype != b->dtype || a->ndim != b->ndim || a->count != b->count ||
         memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof a->shape[0]) != 0 ||
         memcmp(a->data, b->data, a->count * sus_dtype_size(a->dtype)) != 0)
-        fz_fail_plain(T, "%s: the array changed (dtype %d/%d, ndim %d/%d, count %zu/%zu)",
+        fz_fail_plain(T,
+                      "%s: the array changed (dtype %d/%d, ndim %d/%d, count %zu/%zu)",
                       what, a->dtype, b->dtype, a->ndim, b->ndim, a->count, b->count);
 }
 
@@ -43,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const size_t bytes = a.count * sus_dtype_size(a.dtype);
     if (a.ndim < 0 || a.ndim > SUS_NPY_MAXDIM || bytes > size ||
         (bytes && memcmp((const uint8_t *)data + size - bytes, a.data, bytes) != 0))
-        fz_fail_plain(T, "accepted: data are not the file's last %zu bytes (size %zu)", bytes,
-                      size);
+        fz_fail_plain(T, "accepted: data are not the file's last %zu bytes (size %zu)",
+                      bytes, size);
     void *buf = NULL;
     size_t len = 0;
     if ((rc = sus_npy_encode(&a, &buf, &len, &err)) != SUS_OK)
@@ -57,8 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sus_array_to_f64(&a, "fuzz", &x, &err) == SUS_OK && a.count) {
             double first = a.dtype == SUS_DTYPE_F4 ? (double)((const float *)a.data)[0]
                                                    : ((const double *)a.data)[0];
-            if (memcmp(&x[0], &first, sizeof first) != 0 && !(isnan(x[0]) && isnan(first)))
-                fz_fail_plain(T, "sus_array_to_f64 changed element 0: %a vs %a", x[0], first);
+            if (memcmp(&x[0], &first, sizeof first) != 0 &&
+                !(isnan(x[0]) && isnan(first)))
+                fz_fail_plain(T, "sus_array_to_f64 changed element 0: %a vs %a", x[0],
+                              first);
         }
         free(x);
     }

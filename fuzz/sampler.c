@@ -35,17 +35,20 @@ static void check_uniforms(fz_case *fc, sus_fast_ctx *ctx, fz_in *in)
     sus_error err;
     int rc = sus_fast_uniforms(ctx, fc->seed, b, h, i, j0, count, u);
     if (rc != SUS_OK)
-        fz_fail(fc, "sus_fast_uniforms(b %lld, h %lld, i %lld, j0 %lld, count %lld): %s",
+        fz_fail(fc,
+                "sus_fast_uniforms(b %lld, h %lld, i %lld, j0 %lld, count %lld): %s",
                 (long long)b, (long long)h, (long long)i, (long long)j0,
                 (long long)count, sus_strerror(rc));
     (void)err;
     for (int64_t t = 0; t < count; t++) {
         double want = -1.0;
         if (sus_canonical_uniform(fc->seed, b, h, i, j0 + t, &want) != SUS_OK)
-            fz_fail(fc, "sus_canonical_uniform refused (b %lld, h %lld, i %lld, j %lld)",
+            fz_fail(fc,
+                    "sus_canonical_uniform refused (b %lld, h %lld, i %lld, j %lld)",
                     (long long)b, (long long)h, (long long)i, (long long)(j0 + t));
         if (u[t] != want)
-            fz_fail(fc, "uniform (b %lld, h %lld, i %lld, j %lld) got=%a want=%a bound=0",
+            fz_fail(fc,
+                    "uniform (b %lld, h %lld, i %lld, j %lld) got=%a want=%a bound=0",
                     (long long)b, (long long)h, (long long)i, (long long)(j0 + t), u[t],
                     want);
     }
@@ -67,17 +70,20 @@ static void check_against_all(fz_case *fc, const sus_mask *all, const sus_mask *
             const int keep = u < q;
             const int kept = e < mk->indptr[r + 1] && mk->indices[e] == j;
             if (keep != kept)
-                fz_fail(fc,
-                        "mask row %lld key %lld: streaming sampler %s, the rule on the "
-                        "c = inf weights %s: u=%.17g q=min(1,c W)=%.17g W=%.17g bound=0",
-                        (long long)r, (long long)j, kept ? "keeps" : "drops",
-                        keep ? "keeps" : "drops", u, q, w);
+                fz_fail(
+                    fc,
+                    "mask row %lld key %lld: streaming sampler %s, the rule on the "
+                    "c = inf weights %s: u=%.17g q=min(1,c W)=%.17g W=%.17g bound=0",
+                    (long long)r, (long long)j, kept ? "keeps" : "drops",
+                    keep ? "keeps" : "drops", u, q, w);
             if (kept && mk->wtilde[e++] != fmax(w, 1.0 / c))
-                fz_fail(fc, "mask row %lld key %lld: wtilde got=%.17g want=%.17g bound=0",
-                        (long long)r, (long long)j, mk->wtilde[e - 1], fmax(w, 1.0 / c));
+                fz_fail(
+                    fc, "mask row %lld key %lld: wtilde got=%.17g want=%.17g bound=0",
+                    (long long)r, (long long)j, mk->wtilde[e - 1], fmax(w, 1.0 / c));
         }
         if (e != mk->indptr[r + 1])
-            fz_fail(fc, "mask row %lld holds a key outside the c = inf mask", (long long)r);
+            fz_fail(fc, "mask row %lld holds a key outside the c = inf mask",
+                    (long long)r);
     }
 }
 
@@ -86,7 +92,8 @@ static void check_against_all(fz_case *fc, const sus_mask *all, const sus_mask *
 static void check_config(fz_case *fc, sus_fast_ctx *ctx, fz_in *in)
 {
     const uint8_t b = fz_u8(in);
-    sus_fast_config bad = {fc->var.threads, fc->var.simd, fc->var.block_q, fc->var.block_k};
+    sus_fast_config bad = {fc->var.threads, fc->var.simd, fc->var.block_q,
+                           fc->var.block_k};
     switch (b % 4) {
     case 0:
         bad.threads = b & 4 ? -1 - (int)(b >> 3) : 100000 + b;
@@ -105,16 +112,18 @@ static void check_config(fz_case *fc, sus_fast_ctx *ctx, fz_in *in)
     sus_error err;
     int rc = sus_fast_ctx_new(&bad, &c2, &err);
     if (rc != SUS_ERR_INVAL || c2)
-        fz_fail(fc, "config (threads %d, simd %d, tiles %lld x %lld) gave %s, not a refusal",
-                bad.threads, (int)bad.simd, (long long)bad.block_q, (long long)bad.block_k,
-                sus_strerror(rc));
+        fz_fail(
+            fc,
+            "config (threads %d, simd %d, tiles %lld x %lld) gave %s, not a refusal",
+            bad.threads, (int)bad.simd, (long long)bad.block_q, (long long)bad.block_k,
+            sus_strerror(rc));
     if (sus_fast_ctx_new(&bad, NULL, &err) != SUS_ERR_INVAL)
         fz_fail(fc, "sus_fast_ctx_new accepted a NULL output");
     const sus_simd got = sus_fast_ctx_simd(ctx);
     if (sus_fast_ctx_threads(ctx) != fc->var.threads ||
         (fc->var.simd != SUS_SIMD_AUTO && got != fc->var.simd) || got == SUS_SIMD_AUTO)
-        fz_fail(fc, "context reports %d threads and level %s", sus_fast_ctx_threads(ctx),
-                sus_simd_name(got));
+        fz_fail(fc, "context reports %d threads and level %s",
+                sus_fast_ctx_threads(ctx), sus_simd_name(got));
 }
 
 static void run(fz_case *fc, sus_fast_ctx *ctx, sus_fast_ctx *ctx_all, sus_tf_out *out,
@@ -127,12 +136,13 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_fast_ctx *ctx_all, sus_tf_ou
     check_config(fc, ctx, in);
     if (!fz_case_finite(fc, 0) || !(fc->c > 0))
         return; /* refusals: diff_fast_ref's part */
-    int rc = sus_fast_forward(ctx_all, &t->fp, INFINITY, fc->seed, out->o, out->lse, NULL,
-                              &err);
-    int rc2 = sus_fast_forward(ctx, &t->fp, fc->c, fc->seed, out->o, out->lse, &st, &err);
+    int rc = sus_fast_forward(ctx_all, &t->fp, INFINITY, fc->seed, out->o, out->lse,
+                              NULL, &err);
+    int rc2 =
+        sus_fast_forward(ctx, &t->fp, fc->c, fc->seed, out->o, out->lse, &st, &err);
     if (rc != rc2)
-        fz_fail(fc, "the forward at c = inf and at c disagree: %s vs %s", sus_strerror(rc),
-                sus_strerror(rc2));
+        fz_fail(fc, "the forward at c = inf and at c disagree: %s vs %s",
+                sus_strerror(rc), sus_strerror(rc2));
     if (rc == SUS_ERR_RANGE)
         return;
     if (rc != SUS_OK)
@@ -143,8 +153,10 @@ static void run(fz_case *fc, sus_fast_ctx *ctx, sus_fast_ctx *ctx_all, sus_tf_ou
     for (int64_t r = 0; r < mk->rows; r++)
         peak = fmax(peak, mk->indptr[r + 1] - mk->indptr[r]);
     if (st.nnz != mk->nnz || st.candidates < st.nnz || st.max_in_flight < peak)
-        fz_fail(fc, "stats nnz %lld candidates %lld max_in_flight %lld, mask nnz %lld, "
-                "largest row %lld", (long long)st.nnz, (long long)st.candidates,
+        fz_fail(fc,
+                "stats nnz %lld candidates %lld max_in_flight %lld, mask nnz %lld, "
+                "largest row %lld",
+                (long long)st.nnz, (long long)st.candidates,
                 (long long)st.max_in_flight, (long long)mk->nnz, (long long)peak);
     if (fz_case_linear(fc))
         fz_check_mask(fc, mk);
