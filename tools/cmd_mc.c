@@ -289,7 +289,8 @@ static int run_mc(const mc_opts *o)
         sus_cli_error("mc", "%s", err.msg);
         return sus_cli_exit_for(rc);
     }
-    rc = sus_mc_setup_open(&s, &o->cp, -1, &err);
+    /* A shard needs only the accumulators' layout: no MPFR moments. */
+    rc = sus_mc_setup_open(&s, &o->cp, o->out ? 0 : -1, &err);
     if (rc) {
         sus_cli_error("mc", "%s", err.msg);
         return sus_cli_exit_for(rc);

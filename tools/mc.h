@@ -71,7 +71,7 @@ typedef struct sus_mc_exact {
 
 /* Everything the tests need for problem a under rule and c, for samples
  * computed at unit roundoff u. use_mpfr: 1 always, 0 never, -1 when
- * affordable (scores (d + dv) <= 2^21); the rest is in double. */
+ * affordable (scores (d + dv) <= 2^28); the rest is in double. */
 int sus_mc_exact_init(sus_mc_exact *x, const sus_attn *a, const sus_rule *rule,
                       double c, int use_mpfr, double u, sus_error *err);
 void sus_mc_exact_free(sus_mc_exact *x);

@@ -3,10 +3,11 @@
  * bounds, rounding allowances, and the mask's calibration targets.
  *
  * Element means and variances come from ref/'s MPFR code (sus_mpfr_moments)
- * when affordable; otherwise (the `long` workload) from the closed forms in
- * double here, as do the functionals' variances always: their relative
- * error (~1e-13) is far below anything N samples resolve.
- * tests/test_mc_engine.c checks the double path against MPFR. */
+ * when affordable (every built-in workload); otherwise, and where only the
+ * layout matters (shards), from the closed forms in double here, as do the
+ * functionals' variances always: their relative error (~1e-13) is far below
+ * anything N samples resolve. tests/test_mc_engine.c checks the double path
+ * against MPFR. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@
 const double sus_mc_bin_edges[SUS_MC_NBINS + 1] = {
     0.0, 1e-3, 1e-2, 0.03, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
 
-#define MPFR_AFFORDABLE 2097152.0 /* 2^21 score-width products */
+/* 2^28 score-width products: the long workload (2^27) takes 34 s of CPU in
+ * MPFR at 256 bits here (measured with sus moments). */
+#define MPFR_AFFORDABLE 268435456.0
 
 void sus_mc_exact_free(sus_mc_exact *x)
 {
@@ -162,7 +165,8 @@ static void head_functional(sus_mc_exact *x, const head *h, int f)
              * E(m - 1)^4 = (1 - q)^4 / q^3 + (1 - q). */
             double a = avar(qe), c2 = coef * coef, om = 1.0 - qe;
             x->fvar[f] += a * c2;
-            x->fk4[f] += c2 * c2 * (om * om * om * om / (qe * qe * qe) + om - 3.0 * a * a);
+            x->fk4[f] +=
+                c2 * c2 * (om * om * om * om / (qe * qe * qe) + om - 3.0 * a * a);
             x->frange[f] = fmax(x->frange[f], spread(qe) * fabs(coef));
         }
     }
