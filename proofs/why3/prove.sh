@@ -45,7 +45,7 @@ run() {
     (cd "$here" && why3 -C "$conf" prove -L . -P "$prover" -t "$timeout" \
         -a split_vc "$file" "$@") 2>&1 | awk '
         /^File ".*", line [0-9]+, characters [0-9]+-[0-9]+:$/ {
-            loc = $3 $4 $5; sub(/:$/, "", loc); next }
+            loc = $3 $4 $5 $6; sub(/:$/, "", loc); next }
         /^Prover result is: / {
             st = $4; sub(/[(.].*$/, "", st); if (st == "") st = "?"
             n = ++seen[loc]; print loc "#" n, st; next }
