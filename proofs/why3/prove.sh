@@ -81,12 +81,13 @@ for path in "$here"/*.mlw; do
             err=1
         fi
         k=0
-        for key in $(awk '$2 == "Valid" {print $1}' "$tmp/out"); do
+        awk '$2 == "Valid" {print $1}' "$tmp/out" >"$tmp/valid"
+        while read -r key; do
             if grep -qxF "$key" "$tmp/all" && ! grep -qxF "$key" "$tmp/proved"; then
                 echo "$key" >>"$tmp/proved"
                 k=$((k + 1))
             fi
-        done
+        done <"$tmp/valid"
         summary="$summary${summary:+,}$prover:$k"
     done
     goals=$(wc -l <"$tmp/all" | tr -d ' ')
