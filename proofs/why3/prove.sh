@@ -45,7 +45,7 @@ run() {
     (cd "$here" && why3 -C "$conf" prove -L . -P "$prover" -t "$timeout" \
         -a split_vc "$file" "$@") 2>&1 | awk '
         /^File ".*", line [0-9]+, characters [0-9]+-[0-9]+:$/ {
-            loc = $3 $4 $5; sub(/:$/, "", loc); next }
+            loc = $3 $4 $5 $6; sub(/:$/, "", loc); next }
         /^Prover result is: / {
             st = $4; sub(/[(.].*$/, "", st); if (st == "") st = "?"
             n = ++seen[loc]; print loc "#" n, st; next }
@@ -81,12 +81,13 @@ for path in "$here"/*.mlw; do
             err=1
         fi
         k=0
-        for key in $(awk '$2 == "Valid" {print $1}' "$tmp/out"); do
+        awk '$2 == "Valid" {print $1}' "$tmp/out" >"$tmp/valid"
+        while read -r key; do
             if grep -qxF "$key" "$tmp/all" && ! grep -qxF "$key" "$tmp/proved"; then
                 echo "$key" >>"$tmp/proved"
                 k=$((k + 1))
             fi
-        done
+        done <"$tmp/valid"
         summary="$summary${summary:+,}$prover:$k"
     done
     goals=$(wc -l <"$tmp/all" | tr -d ' ')
