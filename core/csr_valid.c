@@ -1,6 +1,8 @@
 /* csr_valid.c: the integer part of a CSR mask's well-formedness, checked
- * without floating point so that Frama-C/WP proves it equivalent to the
- * ACSL predicate sus_csr_is_valid (csr_acsl.h; proofs/wp/csr_check). */
+ * without floating point so that Frama-C/WP proves (proofs/wp/csr_check)
+ * that it accepts only masks satisfying the ACSL predicate
+ * sus_csr_is_valid (csr_acsl.h), and that each fault it reports is a real
+ * violation of one of its clauses. */
 #include "csr_valid.h"
 
 /* The first entry of indices[lo, hi) that is outside [0, m), not above

@@ -25,8 +25,10 @@ static int64_t split_point(const int64_t *base, int64_t lo, int64_t hi, int64_t 
 {
     const int64_t b0 = base[lo], r0 = lo;
     /*@ loop invariant r0 <= lo <= hi <= \at(hi, Pre);
-        loop invariant \forall integer r; r0 <= r < lo ==> base[r] - b0 + (r - r0) <
-       target; loop invariant hi < \at(hi, Pre) ==> base[hi] - b0 + (hi - r0) >= target;
+        loop invariant \forall integer r; r0 <= r < lo ==>
+                           base[r] - b0 + (r - r0) < target;
+        loop invariant hi < \at(hi, Pre) ==>
+                           base[hi] - b0 + (hi - r0) >= target;
         loop assigns lo, hi;
         loop variant hi - lo;
     */

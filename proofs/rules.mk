@@ -5,10 +5,10 @@
 # functions); Why3 proves the real-number lemmas (proofs/why3/). Needs
 # frama-c-base, why3, z3 and cvc4 (Debian); writes only under
 # $(BUILD)/proofs/ (why3's prover configuration included, not $HOME).
-# WP_PAR: parallel prover runs (2); WP_TIMEOUT: seconds per goal (10).
+# WP_PAR: parallel prover runs (2); WP_TIMEOUT: seconds per goal and prover (20).
 PROOF_DIR := $(BUILD)/proofs
 WP_PAR     ?= 2
-WP_TIMEOUT ?= 10
+WP_TIMEOUT ?= 20
 
 .PHONY: proofs
 proofs:

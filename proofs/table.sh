@@ -8,7 +8,7 @@
 #
 # Usage: proofs/table.sh OUTDIR   (the table is also written to
 # OUTDIR/table.md, the provers' logs under OUTDIR/wp/)
-set -u
+set -u -o pipefail
 out="${1:?usage: proofs/table.sh OUTDIR}"
 cd "$(dirname "$0")/.."
 mkdir -p "$out"
@@ -31,9 +31,10 @@ done
 rows="$out/rows.txt"
 : >"$rows"
 status=0
-proofs/wp/prove.sh proofs/wp/*/ | tee -a "$rows" || status=1
-if [ -x proofs/why3/prove.sh ]; then
-    PROOF_OUT="$out/why3" proofs/why3/prove.sh | tee -a "$rows" || status=1
+bash proofs/wp/prove.sh proofs/wp/*/ | tee -a "$rows" || status=1
+if [ -f proofs/why3/prove.sh ]; then
+    # Its rows have the same form: PROOF <file> <goals> <proved> <provers>.
+    PROOF_OUT="$out/why3" bash proofs/why3/prove.sh | tee -a "$rows" || status=1
 fi
 
 {

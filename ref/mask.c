@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../core/internal.h"
+#include "csr_row.h"
 #include "ref_internal.h"
 
 int sus_ref_probs(const sus_attn *a, const sus_rule *rule, double c, double *q,
@@ -73,16 +74,19 @@ int sus_ref_mask(const sus_attn *a, const sus_rule *rule, double c, uint64_t see
                           "the canonical mask needs b, h, i and j/2 below 2^32");
     double *q = sus_i_alloc_array(z.scores, sizeof(double));
     double *wt = sus_i_alloc_array(z.scores, sizeof(double));
+    unsigned char *keep = sus_i_alloc_array((size_t)sh->m, 1);
     out->indptr = sus_i_alloc_array(z.rows + 1, sizeof(int64_t));
-    if (!q || !wt || !out->indptr) {
+    if (!q || !wt || !keep || !out->indptr) {
         rc = sus_i_fail(err, SUS_ERR_NOMEM, "sus_ref_mask: out of memory");
         goto fail;
     }
     if ((rc = sus_ref_probs(a, rule, c, q, wt, err)))
         goto fail;
 
-    /* Two passes: count, then fill, so the CSR is allocated exactly. */
-    size_t cap = 0;
+    /* Two passes: count, then fill, so the CSR is allocated exactly. A row
+     * keeps only keys below its limit (q = 0 beyond it), and its run is
+     * appended by the proved sus_i_csr_append_row (csr_row.c). */
+    int64_t cap = 0;
     for (int pass = 0; pass < 2; pass++) {
         int64_t nnz = 0;
         out->indptr[0] = 0;
@@ -90,35 +94,42 @@ int sus_ref_mask(const sus_attn *a, const sus_rule *rule, double c, uint64_t see
             for (int64_t h = 0; h < sh->H; h++)
                 for (int64_t i = 0; i < sh->n; i++) {
                     size_t row = (size_t)((b * sh->H + h) * sh->n + i);
-                    for (int64_t j = 0; j < sh->m; j++) {
-                        size_t e = row * (size_t)sh->m + (size_t)j;
+                    const size_t e0 = row * (size_t)sh->m;
+                    const int64_t lim = a->causal && i + 1 < sh->m ? i + 1 : sh->m;
+                    for (int64_t j = 0; j < lim; j++) {
                         double u;
                         sus_canonical_uniform(seed, b, h, i, j, &u);
-                        if (!(u < q[e]))
-                            continue;
-                        if (pass == 1) {
-                            out->indices[nnz] = j;
-                            out->wtilde[nnz] = wt[e];
-                        }
-                        nnz++;
+                        keep[j] = u < q[e0 + (size_t)j];
+                        if (pass == 0)
+                            nnz += keep[j];
+                    }
+                    if (pass == 1)
+                        nnz = sus_i_csr_append_row(keep, wt + e0, lim, out->indices,
+                                                   out->wtilde, nnz, cap);
+                    if (nnz < 0) {
+                        rc = sus_i_fail(err, SUS_ERR_RANGE,
+                                        "sus_ref_mask: internal error: the kept "
+                                        "entries changed between passes");
+                        goto fail;
                     }
                     out->indptr[row + 1] = nnz;
                 }
         if (pass == 0) {
-            cap = (size_t)nnz;
+            cap = nnz;
             out->nnz = nnz;
             out->rows = (int64_t)z.rows;
-            out->indices = sus_i_alloc_array(cap, sizeof(int64_t));
-            out->wtilde = sus_i_alloc_array(cap, sizeof(double));
+            out->indices = sus_i_alloc_array((size_t)cap, sizeof(int64_t));
+            out->wtilde = sus_i_alloc_array((size_t)cap, sizeof(double));
             if (!out->indices || !out->wtilde) {
                 rc = sus_i_fail(err, SUS_ERR_NOMEM,
                                 "sus_ref_mask: out of memory for "
-                                "%zu kept entries",
-                                cap);
+                                "%lld kept entries",
+                                (long long)cap);
                 goto fail;
             }
         }
     }
+    free(keep);
     free(q);
     free(wt);
     sus_i_ok(err);
@@ -126,6 +137,7 @@ int sus_ref_mask(const sus_attn *a, const sus_rule *rule, double c, uint64_t see
 fail:
     free(q);
     free(wt);
+    free(keep);
     sus_mask_free(out);
     return rc;
 }

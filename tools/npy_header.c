@@ -7,12 +7,6 @@
 
 #include "../core/arith_acsl.h"
 
-/*@ predicate sus_npy_magic_at(unsigned char *b, integer k) =
-      \forall integer t; 0 <= t < k ==>
-        b[t] == (t == 0 ? 0x93 : t == 1 ? 'N' : t == 2 ? 'U' : t == 3 ? 'M' :
-                 t == 4 ? 'P' : 'Y');
-*/
-
 /*@ requires \valid_read(b + (0 .. len - 1));
     requires \valid(prefix) && \valid(hlen) && \separated(prefix, hlen);
     assigns *prefix, *hlen;
@@ -77,9 +71,11 @@ size_t sus_i_npy_scan_digits(const unsigned char *h, size_t len, size_t pos,
     uint64_t x = 0;
     int over = 0;
     /*@ loop invariant \at(pos, Pre) <= pos <= len;
-        loop invariant \forall integer t; \at(pos, Pre) <= t < pos ==> '0' <= h[t] <=
-       '9'; loop invariant x <= INT64_MAX && (over == 0 || over == 1); loop assigns pos,
-       x, over; loop variant len - pos;
+        loop invariant \forall integer t; \at(pos, Pre) <= t < pos ==>
+                           '0' <= h[t] <= '9';
+        loop invariant x <= INT64_MAX && (over == 0 || over == 1);
+        loop assigns pos, x, over;
+        loop variant len - pos;
     */
     while (pos < len && h[pos] >= '0' && h[pos] <= '9') {
         unsigned digit = (unsigned)(h[pos] - '0');
@@ -94,14 +90,15 @@ size_t sus_i_npy_scan_digits(const unsigned char *h, size_t len, size_t pos,
     return pos;
 }
 
-
 /*@ requires \valid(count) && \valid(bytes) && \separated(count, bytes);
     requires 0 <= ndim <= SUS_NPY_MAXDIM ==> \valid_read(shape + (0 .. ndim - 1));
     requires \separated(count, bytes, shape + (0 .. ndim - 1));
     assigns *count, *bytes;
-    ensures \result == SUS_OK || \result == SUS_ERR_INVAL || \result ==
-   SUS_ERR_OVERFLOW; ensures \result == SUS_OK ==> *bytes == *count * itemsize && *bytes
-   <= PTRDIFF_MAX; ensures \result == SUS_OK ==>
+    ensures \result == SUS_OK || \result == SUS_ERR_INVAL ||
+            \result == SUS_ERR_OVERFLOW;
+    ensures \result == SUS_OK ==>
+            *bytes == *count * itemsize && *bytes <= PTRDIFF_MAX;
+    ensures \result == SUS_OK ==>
             (*count == 0 <==> \exists integer t; 0 <= t < ndim && shape[t] == 0);
 */
 int sus_i_npy_shape_bytes(int ndim, const int64_t *shape, size_t itemsize,

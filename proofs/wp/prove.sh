@@ -13,13 +13,13 @@
 # Environment: PROOF_OUT (the log directory, required), WHY3CONFIG (the
 # why3 configuration written by `why3 config detect`, required: nothing
 # is read from or written to $HOME), WP_PAR (parallel prover runs, 2),
-# WP_TIMEOUT (seconds per goal and prover, 10).
+# WP_TIMEOUT (seconds per goal and prover, 20).
 set -u
 : "${PROOF_OUT:?set PROOF_OUT to a directory for the logs}"
 : "${WHY3CONFIG:?set WHY3CONFIG to a why3.conf from why3 config detect}"
 export WHY3CONFIG
 WP_PAR="${WP_PAR:-2}"
-WP_TIMEOUT="${WP_TIMEOUT:-10}"
+WP_TIMEOUT="${WP_TIMEOUT:-20}"
 mkdir -p "$PROOF_OUT"
 status=0
 for dir in "$@"; do
