@@ -135,6 +135,7 @@ typedef struct sus_cli_attn {
     sus_shape shape;
     sus_sizes sizes;
     double *q, *k, *v, *dout;
+    int f32_inputs; /* some input was float32: the precision a port worked in */
 } sus_cli_attn;
 
 /* Reads and checks Q, K, V, dO: dtype, finiteness, rank, consistent shapes

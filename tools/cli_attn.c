@@ -160,8 +160,10 @@ int sus_cli_attn_load(const char *qpath, const char *kpath, const char *vpath,
     }
     double **dst[IN_COUNT] = {&out->q, &out->k, &out->v, &out->dout};
     for (int i = 0; i < IN_COUNT; i++) {
-        if (!rc && path[i])
+        if (!rc && path[i]) {
+            out->f32_inputs |= a[i].dtype == SUS_DTYPE_F4;
             rc = sus_array_to_f64(&a[i], path[i], dst[i], err);
+        }
         /* Each file's own buffer goes as soon as it is converted, so the
          * peak is one input above the converted ones. */
         sus_array_free(&a[i]);

@@ -1,6 +1,7 @@
 /* report_port.c: a port directory as a campaign (report_port.h). The
- * samples' dtype sets the unit roundoff of the rounding allowance (2^-24
- * for float32, 2^-53 for float64) unless --unit-roundoff gives it. */
+ * samples' dtype (for Welford moments, which are float64, the inputs' dtype)
+ * sets the unit roundoff of the rounding allowance (2^-24 for float32,
+ * 2^-53 for float64) unless --unit-roundoff gives it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,10 @@ int sus_rep_port_load(const sus_rep_port_opts *po, sus_rep_section *sec, sus_err
     if (!rc)
         rc = load_samples(po->dir, &sec->port, &ps, &f32, err);
     const sus_rule *rule = sus_rule_find(po->rule);
+    /* Welford moments are float64 whatever the port computed in, so there
+     * the inputs' dtype stands for the port's precision. */
+    if (ps.welford)
+        f32 |= sec->port.f32_inputs;
     double u = po->unit > 0.0 ? po->unit : f32 ? 0x1p-24 : 0x1p-53;
     if (!rc) {
         double scale = po->has_scale ? po->scale : sus_default_scale(sec->port.shape.d);
