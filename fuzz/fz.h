@@ -28,22 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #else
 #define FZ_PRINTF(f, a)
 #define FZ_NORETURN
-/* The exact forward and gradient (MPFR at 128 bits for float64, the double
- * reference for float32, as DESIGN.md 3 allows) with magnitudes, and the
- * same for the estimator under mk. Return the library's status. */
-int fz_exact_grad(fz_case *fc, sus_grads *exact, sus_grads *mag, sus_error *err);
-int fz_exact_estimate(fz_case *fc, const sus_mask *mk, sus_grads *exact, sus_grads *mag,
-                      sus_error *err);
-
-/* The largest |x| (NaN counts as infinite). */
-double fz_max_abs(const double *x, size_t count);
-
-/* fast/'s outputs o (the dtype) widened into fc->t.p.got and checked
- * against exact/mag: O and lse if fwd, dQ dK dV if grads; what prefixes
- * the element's name. */
-void fz_check_out(fz_case *fc, const sus_tf_out *o, const sus_grads *exact,
-                  const sus_grads *mag, int fwd, int grads, const char *what);
-
 #endif
 
 /* ---- Bytes (fz_read.c) ---------------------------------------------------- */
