@@ -153,7 +153,7 @@ int sus_fast_sus_backward(sus_fast_ctx *ctx, const sus_fast_problem *p,
                           void *dv, sus_error *err)
 {
     int rc = check_outputs(ctx, o, dq, dk, dv, err);
-    if (rc || (rc = sus_fi_check_problem(p, 1, err)) ||
+    if (rc || (rc = sus_fi_check_problem(p, ctx->threads, 1, err)) ||
         (rc = sus_mask_check(mk, &p->shape, p->causal, err)))
         return rc;
     const sus_shape sh = p->shape;
@@ -291,7 +291,7 @@ int sus_fast_dense_backward(sus_fast_ctx *ctx, const sus_fast_problem *p, const 
                             sus_error *err)
 {
     int rc = check_outputs(ctx, o, dq, dk, dv, err);
-    if (rc || (rc = sus_fi_check_problem(p, 1, err)))
+    if (rc || (rc = sus_fi_check_problem(p, ctx->threads, 1, err)))
         return rc;
     if (!lse)
         return sus_i_fail(err, SUS_ERR_INVAL, "fast dense backward: NULL lse");

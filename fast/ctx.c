@@ -188,20 +188,66 @@ int sus_fi_mask_reserve(sus_fast_ctx *ctx, size_t rows, size_t nnz)
 }
 
 /* The first non-finite element of an input, named. */
-static int check_finite(const sus_fast_problem *p, const void *x, size_t count,
-                        const char *name, sus_error *err)
+/* Chunks of the finiteness scan: small enough to balance the threads and
+ * to rescan one cheaply for the index of its first bad value, large enough
+ * that the per-chunk work dwarfs the loop around it. */
+#define FINITE_CHUNK 4096
+
+/* Whether x[t0, t1) holds a non-finite value: the exponent field all ones.
+ * Branch-free over integer bits, so the compiler vectorizes it; the inputs
+ * are read once per call of the forward and the backward, and this scan
+ * was a measurable part of the SUS backward (perf, n = 16384). */
+static int chunk_bad(const void *x, int f32, size_t t0, size_t t1)
 {
-    for (size_t t = 0; t < count; t++) {
-        double v = p->dtype == SUS_DTYPE_F4 ? (double)((const float *)x)[t]
-                                            : ((const double *)x)[t];
+    unsigned bad = 0;
+    if (f32) {
+        const float *f = (const float *)x;
+        for (size_t t = t0; t < t1; t++) {
+            uint32_t b;
+            memcpy(&b, f + t, sizeof b);
+            bad |= (b & 0x7f800000u) == 0x7f800000u;
+        }
+    } else {
+        const double *f = (const double *)x;
+        for (size_t t = t0; t < t1; t++) {
+            uint64_t b;
+            memcpy(&b, f + t, sizeof b);
+            bad |= (b & 0x7ff0000000000000u) == 0x7ff0000000000000u;
+        }
+    }
+    return (int)bad;
+}
+
+/* The first non-finite value of x[0, count): threads scan chunks, the
+ * smallest bad chunk is rescanned element by element, so the index
+ * reported is the first one whatever the thread count. */
+static int check_finite(const sus_fast_problem *p, int threads, const void *x,
+                        size_t count, const char *name, sus_error *err)
+{
+    const int f32 = p->dtype == SUS_DTYPE_F4;
+    const size_t chunks = (count + FINITE_CHUNK - 1) / FINITE_CHUNK;
+    size_t first = chunks;
+    const int nth = chunks < 16 ? 1 : threads;
+#pragma omp parallel for num_threads(nth) schedule(static) reduction(min : first)
+    for (size_t c = 0; c < chunks; c++) {
+        const size_t t0 = c * FINITE_CHUNK;
+        const size_t t1 = count - t0 < FINITE_CHUNK ? count : t0 + FINITE_CHUNK;
+        if (c < first && chunk_bad(x, f32, t0, t1))
+            first = c;
+    }
+    if (first == chunks)
+        return SUS_OK;
+    for (size_t t = first * FINITE_CHUNK; t < count; t++) {
+        double v = f32 ? (double)((const float *)x)[t] : ((const double *)x)[t];
         if (!isfinite(v))
             return sus_i_fail(err, SUS_ERR_NONFINITE,
                               "%s: non-finite value %g at flat index %zu", name, v, t);
     }
-    return SUS_OK;
+    return SUS_OK; /* not reached: chunk first holds one */
 }
 
-int sus_fi_check_problem(const sus_fast_problem *p, int need_dout, sus_error *err)
+int sus_fi_check_problem(const sus_fast_problem *p, int threads, int need_dout,
+                         sus_error *err)
 {
     if (!p)
         return sus_i_fail(err, SUS_ERR_INVAL, "fast: NULL problem");
@@ -216,10 +262,10 @@ int sus_fi_check_problem(const sus_fast_problem *p, int need_dout, sus_error *er
         return sus_i_fail(err, SUS_ERR_INVAL, "fast: NULL input array");
     if (!isfinite(p->scale))
         return sus_i_fail(err, SUS_ERR_INVAL, "scale: %g is not finite", p->scale);
-    if ((rc = check_finite(p, p->q, z.q, "Q", err)) ||
-        (rc = check_finite(p, p->k, z.k, "K", err)) ||
-        (rc = check_finite(p, p->v, z.v, "V", err)) ||
-        (need_dout && (rc = check_finite(p, p->dout, z.o, "dO", err))))
+    if ((rc = check_finite(p, threads, p->q, z.q, "Q", err)) ||
+        (rc = check_finite(p, threads, p->k, z.k, "K", err)) ||
+        (rc = check_finite(p, threads, p->v, z.v, "V", err)) ||
+        (need_dout && (rc = check_finite(p, threads, p->dout, z.o, "dO", err))))
         return rc;
     sus_i_ok(err);
     return SUS_OK;

@@ -51,7 +51,9 @@ int sus_fi_mask_reserve(sus_fast_ctx *ctx, size_t rows, size_t nnz);
 sus_simd sus_fi_cpu_simd(void);
 
 /* Validates a fast problem (shape, dtype, non-NULL inputs, finite scale,
- * finite inputs); need_dout also requires dO. */
-int sus_fi_check_problem(const sus_fast_problem *p, int need_dout, sus_error *err);
+ * finite inputs, scanned by up to threads threads); need_dout also
+ * requires dO. */
+int sus_fi_check_problem(const sus_fast_problem *p, int threads, int need_dout,
+                         sus_error *err);
 
 #endif

@@ -136,7 +136,7 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
 {
     if (!ctx)
         return sus_i_fail(err, SUS_ERR_INVAL, "sus_fast_forward: NULL context");
-    int rc = sus_fi_check_problem(p, 0, err);
+    int rc = sus_fi_check_problem(p, ctx->threads, 0, err);
     if (rc)
         return rc;
     if (!o || !lse)

@@ -309,6 +309,49 @@ static void test_nonfinite(void **state)
     }
 }
 
+/* The finiteness scan splits long arrays into chunks shared by the
+ * threads: with two bad values in distant chunks, every thread count must
+ * name the first. K of 2048 x 48 elements is 24 chunks of 4096 (fast/ctx.c),
+ * enough for the parallel path; the bad values sit in chunks 2 and 21. */
+static void test_nonfinite_first(void **state)
+{
+    (void)state;
+    for (int di = 0; di < 2; di++) {
+        sus_tf_problem t;
+        const sus_shape sh = {1, 1, 4, 2048, 48, 8};
+        assert_int_equal(sus_tf_alloc(&t, sh, dtypes[di], 0), 0);
+        sus_t_rng r = {42};
+        sus_tf_fill(&t, &r, 1.0);
+        const size_t first = 2 * 4096 + 17, later = 21 * 4096 + 5;
+        assert_true(later < t.p.z.k);
+        if (t.dtype == SUS_DTYPE_F4) {
+            ((float *)t.k)[first] = (float)INFINITY;
+            ((float *)t.k)[later] = (float)NAN;
+        } else {
+            ((double *)t.k)[first] = -INFINITY;
+            ((double *)t.k)[later] = NAN;
+        }
+        char needle[64];
+        snprintf(needle, sizeof needle, "K: non-finite value %s at flat index %zu",
+                 t.dtype == SUS_DTYPE_F4 ? "inf" : "-inf", first);
+        for (int th = 1; th <= 3; th++) {
+            sus_fast_ctx *ctx = sus_tf_new_ctx(th, SUS_SIMD_AUTO, 0, 0);
+            assert_non_null(ctx);
+            sus_tf_out o;
+            assert_int_equal(sus_tf_out_alloc(&o, &t), 0);
+            sus_error err;
+            expect_status(sus_fast_forward(ctx, &t.fp, 4.0, 1, o.o, o.lse, NULL, &err),
+                          SUS_ERR_NONFINITE, &err, needle);
+            expect_status(
+                sus_fast_dense_backward(ctx, &t.fp, o.o, o.lse, o.dq, o.dk, o.dv, &err),
+                SUS_ERR_NONFINITE, &err, needle);
+            sus_tf_out_free(&o);
+            sus_fast_ctx_free(ctx);
+        }
+        sus_tf_free(&t);
+    }
+}
+
 static void test_budget(void **state)
 {
     (void)state;
@@ -448,8 +491,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctx),       cmocka_unit_test(test_null_and_dtype),
-        cmocka_unit_test(test_nonfinite), cmocka_unit_test(test_budget),
-        cmocka_unit_test(test_range),     cmocka_unit_test(test_bad_mask),
+        cmocka_unit_test(test_nonfinite), cmocka_unit_test(test_nonfinite_first),
+        cmocka_unit_test(test_budget),    cmocka_unit_test(test_range),
+        cmocka_unit_test(test_bad_mask),
     };
     return cmocka_run_group_tests_name("fast_errors", tests, NULL, NULL);
 }
