@@ -5,6 +5,9 @@
 #              on build-fuzz/afl/TARGET, without ASan), then its queue is merged
 #              into fuzz/corpus/TARGET with libFuzzer's -merge=1
 # Crashes go to fuzz/findings/TARGET/. Prints exec/s, corpus size, coverage.
+# FUZZ_MAX_LEN (default 1024) caps libFuzzer's input length: without it
+# libFuzzer takes the longest committed seed (64 bytes), which leaves the
+# decoder few bytes for per-element values after its ~25-byte header.
 set -euo pipefail
 t=$1 engine=$2 secs=$3 jobs=$4
 corpus=fuzz/corpus/$t findings=fuzz/findings/$t dict=fuzz/dict/$t.dict
@@ -18,6 +21,7 @@ libfuzzer)
   [ "$jobs" -gt 1 ] && jobopt=(-jobs="$jobs" -workers="$jobs")
   rc=0
   build-fuzz/libfuzzer/"$t" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
+    -max_len="${FUZZ_MAX_LEN:-1024}" \
     -print_final_stats=1 -artifact_prefix="$findings/" "${dictopt[@]}" "${jobopt[@]}" \
     "$corpus" > "$log" 2>&1 || rc=$?
   [ "$jobs" -gt 1 ] && cat fuzz-*.log >> "$log" 2>/dev/null && rm -f fuzz-*.log
