@@ -9,9 +9,9 @@
  *    an estimate it cannot compute) is refused with the reference's status;
  *  - the honest port (the canonical mask, sus_ref_estimate under it)
  *    passes with every ratio 0 against the double oracle (prec 0); against
- *    MPFR its failures and worst elements are those of a recount, and none
- *    fails where the double reference's own error (diff_ref_mpfr's bound)
- *    is inside the port's bound;
+ *    MPFR its failed and uncertain counts are those of a recount, and no
+ *    element fails where the double reference's own error (diff_ref_mpfr's
+ *    bound) is inside half the port's bound;
  *  - one element of W~, dQ, dK or dV moved by f times its bound (W~: sus.h's
  *    bound with cond and tiny, the outputs recomputed under the moved W~):
  *    |f| <= 3/4 passes; |f| >= 3/2, NaN and inf fail that part alone, once,
@@ -20,10 +20,11 @@
  *    canonical disagreement, listed with its (b, h, i, j), failing unless
  *    borderline; a wrong seed: every listed disagreement real;
  *  - a corrupted CSR: mask_ok exactly when sus_mask_check accepts it, and
- *    then nothing is compared;
+ *    if not, nothing is compared and the check fails;
  *  - bad arguments are refused with their status;
  *  - every report: counts, the sorted worst lists (each entry's ratio from
- *    its own values), the borderline and mismatch lists, pass.
+ *    its own values), the borderline and mismatch lists (u, q, the kept
+ *    flag and the band against sus.h's formula), pass.
  */
 #include <float.h>
 #include <math.h>
@@ -304,8 +305,8 @@ static int in_mask(const sus_mask *mk, int64_t r, int64_t j)
 /* The listed canonical disagreements: real (u < q differs from the port's
  * kept flag), with the rule's q and the seed's u, and on the right side of
  * their band. */
-static void check_entries(run *x, const sus_check_report *rep, const sus_check_opts *o,
-                          const sus_check_entry *list, size_t count, int border)
+static void check_entries(run *x, const sus_check_opts *o, const sus_check_entry *list,
+                          size_t count, int border)
 {
     const sus_shape *sh = &x->fc->t.p.a.shape;
     for (size_t l = 0; l < count; l++) {
@@ -331,7 +332,6 @@ static void check_entries(run *x, const sus_check_report *rep, const sus_check_o
                 (long long)e->i, (long long)e->j, e->u, u, e->q, q, e->port_kept, kept,
                 e->band, band);
     }
-    (void)rep;
 }
 
 static size_t listed(int64_t n)
@@ -378,8 +378,8 @@ static void check_report(run *x, const sus_check_report *rep, const sus_check_op
             (long long)rep->canon_same, (long long)x->mk.nnz,
             (long long)rep->canon_borderline, rep->nborderline,
             (long long)rep->canon_mismatch, rep->nmismatch);
-    check_entries(x, rep, o, rep->borderline, rep->nborderline, 1);
-    check_entries(x, rep, o, rep->mismatch, rep->nmismatch, 0);
+    check_entries(x, o, rep->borderline, rep->nborderline, 1);
+    check_entries(x, o, rep->mismatch, rep->nmismatch, 0);
     int pass = rep->canon_mismatch == 0;
     for (int p = 0; p < SUS_CHECK_PARTS; p++)
         pass = pass && rep->part[p].failed == 0;
