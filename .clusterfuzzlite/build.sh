@@ -5,7 +5,7 @@
 # (TARGET_seed_corpus.zip) and dictionary (TARGET.dict) in $OUT.
 # make oss-fuzz-build-check runs it locally with the variables OSS-Fuzz sets.
 cd "${SRC}/sus" 2>/dev/null || cd "${SRC}"
-targets="diff_fast_ref diff_ref_mpfr sampler npy mask_csr cli moments"
+targets="diff_fast_ref diff_ref_mpfr sampler npy mask_csr cli moments check_port"
 common="fuzz/fz_read.c fuzz/fz_case.c fuzz/fz_fail.c fuzz/fz_check.c"
 support="tests/support_fast.c tests/support_problem.c tests/support_rng.c tests/support_bound.c"
 cli="tools/cli_num.c tools/cli_rule.c tools/cli_est_parse.c tools/cmd_grad.c tools/cmd_bench.c"

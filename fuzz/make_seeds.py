@@ -140,6 +140,59 @@ def mask_seeds():
     return seeds
 
 
+def port_choices(u=0, canon=1, prec=0, part=0, factor=0, index=0, row=0, key=0, op=0, at=0,
+                 value=0):
+    """check_port's bytes after the case: options, the moved element, the
+    toggled entry and the CSR corruption (fuzz/check_port.c, decode_choices)."""
+    return (bytes([u | (canon << 2) | (prec << 3), part | (factor << 2)]) +
+            struct.pack('<Q', index) + bytes([row, key, op, at, value]))
+
+
+def port_seeds():
+    """check_port: B, H <= 2, n, m <= 12, d, dv <= 4; every part with every
+    factor, every unit roundoff and precision, every corruption."""
+    shapes = [(1, 1, 4, 4, 3, 3), (2, 2, 5, 7, 4, 2), (1, 2, 9, 3, 2, 4), (2, 1, 12, 12, 4, 1),
+              (1, 1, 1, 1, 1, 1), (1, 1, 7, 11, 1, 3)]
+    cmodes = [bytes([2]), bytes([0]), bytes([7]), bytes([4]), bytes([40]), bytes([150]),
+              bytes([9]), bytes([1])]
+    seeds = []
+    for k in range(36):
+        B, H, n, m, d, dv = shapes[k % len(shapes)]
+        seeds.append(case(B, H, (k >> 1) & 1, 0, 0, n, m, d, dv, 3000 + k, cmodes[k % 8], 0,
+                          (k >> 2) & 1, [normal(k), normal(k + 1), normal(k + 2), normal(k + 3)])
+                     + port_choices(k % 4, (k >> 2) & 1, (k // 4) % 4, k % 4, (k // 4) % 8,
+                                    7 * k + 1, 5 * k, 3 * k + 1, k % 9, (11 * k) % 256, k))
+    # ties (equal weights, c = u_ij len) and identical keys, canonical
+    for t in range(3):
+        tie = bytes([16 + t, 0, 0, t, t % 4])
+        seeds.append(case(1, 1, 0, 0, 0, 3, 4, 3, 2, 71 + t, tie, 0, 0,
+                          [zeros(), normal(6 + t), normal(8), normal(9)])
+                     + port_choices(t, 1, 0, 0, 2 + t, 1, t, t, 7, 3, 1))
+    # special values, tiny and huge budgets, logits beyond the linear model
+    specials = list(range(0xc0, 0xf0))
+    for s in range(4):
+        vals = [specials[(7 * i + 5 * s) % len(specials)] if i % 3 == s % 3 else 96 + i % 30
+                for i in range(64)]
+        seeds.append(case(1, 1, s & 1, 0, 0, 4, 5, 3, 2, 5 + s, bytes([[10, 12, 13, 14][s]]),
+                          0, s & 1, [elements(vals[:12]), elements(vals[12:27]),
+                                     elements(vals[27:37]), quarter(s)])
+                     + port_choices(s, 1, 2 + (s & 1), s, s, s, s, s, s, s, s))
+    for mag in (4, 6, 8):
+        seeds.append(case(1, 1, 1, 0, 0, 6, 6, 2, 3, mag, bytes([3]), 0, 0,
+                          [normal(1, mag), normal(2, mag), normal(3), normal(4)])
+                     + port_choices(1, 1, 3, 1, 2, 9, 1, 2, 3, 4, 5))
+    # refusals: c <= 0, a NaN in V, a non-finite scale
+    for c in (-1.0, 0.0):
+        seeds.append(case(1, 1, 0, 0, 0, 3, 3, 2, 2, 3, bytes([200]) + struct.pack('<d', c), 0,
+                          0) + port_choices())
+    seeds.append(case(1, 1, 0, 0, 0, 2, 2, 2, 2, 9, bytes([1]), 0, 0,
+                      [normal(1), normal(2), elements([0xf0] + list(b'\x00' * 6 + b'\xf8\x7f')),
+                       normal(4)]) + port_choices())
+    seeds.append(case(1, 1, 0, 0, 15, 2, 2, 2, 2, 9,
+                      struct.pack('<d', float('inf')) + bytes([1]), 0, 0) + port_choices())
+    return seeds
+
+
 def cli_seeds():
     args = [
         [0, '--q', 'Q.npy', '--k', 'K.npy', '--v', 'V.npy', '--do', 'dO.npy', '--out', 'o'],
@@ -199,6 +252,7 @@ def main():
     write('diff_ref_mpfr', att)
     write('mask_csr', mask_seeds())
     write('moments', tiny_seeds())
+    write('check_port', port_seeds())
     write('cli', cli_seeds())
     write('npy', npy_seeds())
 

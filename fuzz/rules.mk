@@ -14,7 +14,7 @@
 # clang build lives in build-fuzz/, shared by the plain and the SAN=1 check,
 # so the two never rebuild each other's objects.
 
-FUZZ_TARGETS := diff_fast_ref diff_ref_mpfr sampler npy mask_csr cli moments
+FUZZ_TARGETS := diff_fast_ref diff_ref_mpfr sampler npy mask_csr cli moments check_port
 FUZZ_COMMON  := fuzz/fz_read.c fuzz/fz_case.c fuzz/fz_fail.c fuzz/fz_check.c
 # The cli target links the argument parsers of tools/ (no runners, no I/O).
 FUZZ_CLI_SRC := tools/cli_num.c tools/cli_rule.c tools/cli_est_parse.c tools/cmd_grad.c \

@@ -37,6 +37,14 @@ static double cond_of(const sus_i_check_ctx *cx, double smag, double sigma)
     return cond;
 }
 
+/* coef x, but 0 where x is 0: a q or W~ that is exactly 0 has no relative
+ * error to bound. Without this, cond = inf (|S|_mag overflows double, at
+ * logits beyond 1e308) times 0 made the bound and the band NaN. */
+static double rel_term(double coef, double x)
+{
+    return x == 0.0 ? 0.0 : coef * x;
+}
+
 static void list_entry(sus_check_entry *list, size_t *n, sus_check_entry e)
 {
     if (*n < SUS_CHECK_LISTED)
@@ -75,8 +83,9 @@ static int compare_row(const sus_i_check_ctx *cx, int64_t b, int64_t h, int64_t 
             rep->canon_same += port;
             continue;
         }
-        double band = cx->tau * cx->k * cx->u * cond_of(cx, smag[j], sigma) * q[j] +
-                      cx->tiny * inv_t;
+        double band =
+            rel_term(cx->tau * cx->k * cx->u * cond_of(cx, smag[j], sigma), q[j]) +
+            cx->tiny * inv_t;
         sus_check_entry ent = {b, h, i, j, port, u, q[j], band};
         if (fabs(u - q[j]) <= band) {
             rep->canon_borderline++;
@@ -110,7 +119,8 @@ int sus_i_check_mask(const sus_i_check_ctx *cx, sus_check_report *rep, sus_error
                     /* the mask is well-formed: j < len */
                     int64_t j = mk->indices[e];
                     double bound =
-                        cx->tau * cx->k * cx->u * cond_of(cx, smag[j], sigma) * wt[j] +
+                        rel_term(cx->tau * cx->k * cx->u * cond_of(cx, smag[j], sigma),
+                                 wt[j]) +
                         cx->tiny;
                     sus_i_check_record(st, (size_t)e, mk->wtilde[e], wt[j], bound);
                 }

@@ -15,6 +15,7 @@
  *  - bad arguments return their status; sus_canonical_uniforms agrees with
  *    sus_canonical_uniform element by element.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,6 +393,51 @@ static void test_malformed_mask(void **state)
     sus_tf_free(&t);
 }
 
+/* Logits beyond double's range in magnitude: |S|_mag = DBL_MAX makes
+ * cond = 1 + |S|_mag + sigma overflow to inf. An entry whose weight is 0
+ * (q = W~ = 0) still gets the finite bound tiny and band tiny max(q/W~),
+ * not inf * 0 = NaN (found by fuzz/check_port). */
+static void test_overflowing_cond(void **state)
+{
+    (void)state;
+    const sus_shape sh = {1, 1, 1, 2, 1, 1};
+    sus_tf_problem t;
+    assert_int_equal(sus_tf_alloc(&t, sh, SUS_DTYPE_F8, 0), 0);
+    t.p.q[0] = 1.0;
+    t.p.k[1] = 1.0; /* S = (0, -DBL_MAX): W = (1, 0) */
+    t.p.v[0] = 1.0;
+    t.p.v[1] = 2.0;
+    t.p.dout[0] = 1.0;
+    t.p.a.scale = -DBL_MAX;
+    sus_tf_sync(&t);
+    /* the port keeps key 1 too, with W~ = half the smallest normal */
+    run r = {{1, 2, calloc(2, 8), calloc(2, 8), calloc(2, 8)}, {0}};
+    r.mk.indptr[1] = 2;
+    r.mk.indices[1] = 1;
+    r.mk.wtilde[0] = 1.0;
+    r.mk.wtilde[1] = DBL_MIN / 2;
+    oracle_run(&t.p.a, &sus_rule_minc, 2.0, 0, &r);
+    sus_check_opts o = opts(2.0, 0x1p-53);
+    o.canonical = 1;
+    sus_check_report rep = check(&t.p.a, &r, &o);
+    assert_true(rep.mask_ok);
+    assert_failed_parts(&rep, 0, "W~ of a zero weight within tiny");
+    const sus_check_stats *st = &rep.part[SUS_CHECK_WTILDE];
+    assert_int_equal(st->nworst, 2);
+    assert_int_equal(st->worst[0].index, 1); /* ratio 1/2, then entry 0's 0 */
+    assert_true(st->worst[0].bound == DBL_MIN);
+    assert_true(st->worst[0].ratio == 0.5);
+    /* key 1 has q = 0: kept by the port only, a mismatch outside the band
+     * tiny q_0/W~_0 = DBL_MIN */
+    assert_int_equal(rep.canon_mismatch, 1);
+    assert_int_equal(rep.mismatch[0].j, 1);
+    assert_true(rep.mismatch[0].q == 0.0);
+    assert_true(rep.mismatch[0].band == DBL_MIN);
+    assert_false(rep.pass);
+    run_free(&r);
+    sus_tf_free(&t);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -471,7 +517,7 @@ int main(void)
         cmocka_unit_test(test_output_failures), cmocka_unit_test(test_wtilde_failures),
         cmocka_unit_test(test_canonical),       cmocka_unit_test(test_waterfill),
         cmocka_unit_test(test_malformed_mask),  cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_uniforms),
+        cmocka_unit_test(test_uniforms),        cmocka_unit_test(test_overflowing_cond),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
