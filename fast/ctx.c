@@ -193,29 +193,44 @@ int sus_fi_mask_reserve(sus_fast_ctx *ctx, size_t rows, size_t nnz)
  * that the per-chunk work dwarfs the loop around it. */
 #define FINITE_CHUNK 4096
 
-/* Whether x[t0, t1) holds a non-finite value: the exponent field all ones.
- * Branch-free over integer bits, so the compiler vectorizes it; the inputs
- * are read once per call of the forward and the backward, and this scan
- * was a measurable part of the SUS backward (perf, n = 16384). */
+/* Whether x[t0, t0 + len) holds a non-finite value: the exponent field
+ * all ones. Branch-free over integer bits, with a constant trip count for
+ * whole chunks, so that gcc's -O2 vectorizer takes it (a variable count
+ * would need an epilogue, which -O2's cost model refuses): the inputs are
+ * scanned on every call of the forward and the backward, and the scalar
+ * scan was 9% of the SUS backward at n = 65536 (perf). */
+static uint32_t bad_f32(const float *x, size_t t0)
+{
+    uint32_t bad = 0;
+    for (size_t t = 0; t < FINITE_CHUNK; t++) {
+        uint32_t b;
+        memcpy(&b, x + t0 + t, sizeof b);
+        bad |= (b & 0x7f800000u) == 0x7f800000u ? 1u : 0u;
+    }
+    return bad;
+}
+
+static uint64_t bad_f64(const double *x, size_t t0)
+{
+    uint64_t bad = 0;
+    for (size_t t = 0; t < FINITE_CHUNK; t++) {
+        uint64_t b;
+        memcpy(&b, x + t0 + t, sizeof b);
+        bad |= (b & 0x7ff0000000000000u) == 0x7ff0000000000000u ? 1u : 0u;
+    }
+    return bad;
+}
+
 static int chunk_bad(const void *x, int f32, size_t t0, size_t t1)
 {
-    unsigned bad = 0;
-    if (f32) {
-        const float *f = (const float *)x;
-        for (size_t t = t0; t < t1; t++) {
-            uint32_t b;
-            memcpy(&b, f + t, sizeof b);
-            bad |= (b & 0x7f800000u) == 0x7f800000u;
-        }
-    } else {
-        const double *f = (const double *)x;
-        for (size_t t = t0; t < t1; t++) {
-            uint64_t b;
-            memcpy(&b, f + t, sizeof b);
-            bad |= (b & 0x7ff0000000000000u) == 0x7ff0000000000000u;
-        }
+    if (t1 - t0 == FINITE_CHUNK)
+        return f32 ? bad_f32(x, t0) != 0 : bad_f64(x, t0) != 0;
+    for (size_t t = t0; t < t1; t++) {
+        double v = f32 ? (double)((const float *)x)[t] : ((const double *)x)[t];
+        if (!isfinite(v))
+            return 1;
     }
-    return (int)bad;
+    return 0;
 }
 
 /* The first non-finite value of x[0, count): threads scan chunks, the
