@@ -5,9 +5,11 @@
 #              on build-fuzz/afl/TARGET, without ASan), then its queue is merged
 #              into fuzz/corpus/TARGET with libFuzzer's -merge=1
 # Crashes go to fuzz/findings/TARGET/. Prints exec/s, corpus size, coverage.
-# FUZZ_MAX_LEN (default 1024) caps libFuzzer's input length: without it
-# libFuzzer takes the longest committed seed (64 bytes), which leaves the
-# decoder few bytes for per-element values after its ~25-byte header.
+# FUZZ_MAX_LEN (default 1024): libFuzzer's input length limit. Without an
+# explicit -max_len, its length control starts at the longest seed (64
+# bytes) and raises the limit only while coverage stalls: diff_fast_ref's
+# 30-minute campaign never got past 64 bytes, which leaves the decoder few
+# bytes for per-element values after its ~25-byte header.
 set -euo pipefail
 t=$1 engine=$2 secs=$3 jobs=$4
 corpus=fuzz/corpus/$t findings=fuzz/findings/$t dict=fuzz/dict/$t.dict
