@@ -9,6 +9,8 @@ targets="diff_fast_ref diff_ref_mpfr sampler npy mask_csr cli moments check_port
 common="fuzz/fz_read.c fuzz/fz_case.c fuzz/fz_fail.c fuzz/fz_check.c"
 support="tests/support_fast.c tests/support_problem.c tests/support_rng.c tests/support_bound.c"
 cli="tools/cli_num.c tools/cli_rule.c tools/cli_est_parse.c tools/cmd_grad.c tools/cmd_bench.c"
+# the check_port harness's own files (fuzz/port.h), linked into it alone
+port="fuzz/port_uniforms.c fuzz/port_spec.c fuzz/port_report.c fuzz/port_honest.c fuzz/port_moved.c fuzz/port_mask.c fuzz/port_refused.c"
 lib="$(ls core/*.c ref/*.c fast/*.c tools/npy*.c)"
 work="${WORK:-/tmp}/sus-obj"
 mkdir -p "$work"
@@ -24,10 +26,18 @@ for src in $lib $common $support $cli; do
   $CC $CFLAGS $flags $simd -c "$src" -o "$obj"
   objs+=("$obj")
 done
+port_objs=()
+for src in $port; do
+  obj="$work/$(echo "$src" | tr / _).o"
+  $CC $CFLAGS $flags -c "$src" -o "$obj"
+  port_objs+=("$obj")
+done
 for t in $targets; do
   $CC $CFLAGS $flags -c "fuzz/$t.c" -o "$work/$t.o"
+  extra=()
+  if [ "$t" = check_port ]; then extra=("${port_objs[@]}"); fi
   # each harness links what it uses: the cli objects are harmless elsewhere
-  ${CXX:-clang++} $CFLAGS -fopenmp "$work/$t.o" "${objs[@]}" $LIB_FUZZING_ENGINE \
+  ${CXX:-clang++} $CFLAGS -fopenmp "$work/$t.o" "${extra[@]}" "${objs[@]}" $LIB_FUZZING_ENGINE \
     -lcmocka -lmpfr -lgmp -lm -o "$OUT/$t"
   if [ -d "fuzz/corpus/$t" ]; then
     (cd "fuzz/corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)

@@ -19,6 +19,9 @@ FUZZ_COMMON  := fuzz/fz_read.c fuzz/fz_case.c fuzz/fz_fail.c fuzz/fz_check.c
 # The cli target links the argument parsers of tools/ (no runners, no I/O).
 FUZZ_CLI_SRC := tools/cli_num.c tools/cli_rule.c tools/cli_est_parse.c tools/cmd_grad.c \
                 tools/cmd_bench.c
+# The check_port target's checks, one job per file (fuzz/port.h).
+FUZZ_PORT_SRC := fuzz/port_uniforms.c fuzz/port_spec.c fuzz/port_report.c \
+                 fuzz/port_honest.c fuzz/port_moved.c fuzz/port_mask.c fuzz/port_refused.c
 FUZZ_SUPPORT_SRC := tests/support_fast.c tests/support_problem.c tests/support_rng.c \
                     tests/support_bound.c
 FUZZ_OUT     := build-fuzz
@@ -29,7 +32,8 @@ FUZZ_LLVM_PROFDATA ?= llvm-profdata-14
 FUZZ_LLVM_COV ?= llvm-cov-14
 
 # Sources of a target's binary besides its harness.
-fuzz_srcs = $(FUZZ_COMMON) $(FUZZ_SUPPORT_SRC) $(if $(filter cli,$(1)),$(FUZZ_CLI_SRC))
+fuzz_srcs = $(FUZZ_COMMON) $(FUZZ_SUPPORT_SRC) $(if $(filter cli,$(1)),$(FUZZ_CLI_SRC)) \
+            $(if $(filter check_port,$(1)),$(FUZZ_PORT_SRC))
 
 .PHONY: fuzz-build fuzz-replay fuzz-smoke fuzz fuzz-cov fuzz-mutants \
         oss-fuzz-build-check fuzz-memcheck
@@ -38,7 +42,7 @@ fuzz_srcs = $(FUZZ_COMMON) $(FUZZ_SUPPORT_SRC) $(if $(filter cli,$(1)),$(FUZZ_CL
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
 $(BUILD)/fuzz/replay_%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/fuzz/replay.o \
     $(FUZZ_COMMON:%.c=$(BUILD)/obj/%.o) $(FUZZ_SUPPORT_SRC:%.c=$(BUILD)/obj/%.o) \
-    $(FUZZ_CLI_SRC:%.c=$(BUILD)/obj/%.o) $(STATIC)
+    $(FUZZ_CLI_SRC:%.c=$(BUILD)/obj/%.o) $(FUZZ_PORT_SRC:%.c=$(BUILD)/obj/%.o) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/obj/fuzz/$*.o $(BUILD)/obj/fuzz/replay.o \
 	  $(patsubst %.c,$(BUILD)/obj/%.o,$(call fuzz_srcs,$*)) $(STATIC) $(TESTLIBS) $(LIBS)
@@ -61,7 +65,7 @@ FUZZ_CFLAGS_BASE := -std=c11 -g -O1 -fPIC -ffp-contract=off -fopenmp -Wall -Wext
                     -Iinclude -D_POSIX_C_SOURCE=200809L -MMD -MP
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_ALL_SRC := $(sort $(LIB_SRC) $(FUZZ_COMMON) $(FUZZ_SUPPORT_SRC) $(FUZZ_CLI_SRC) \
-                        $(FUZZ_TARGETS:%=fuzz/%.c) fuzz/replay.c)
+                        $(FUZZ_PORT_SRC) $(FUZZ_TARGETS:%=fuzz/%.c) fuzz/replay.c)
 
 # $(call fuzz_flavour,NAME,CC,CFLAGS,LINKFLAGS,EXTRA): the objects in
 # build-fuzz/NAME/obj and one binary build-fuzz/NAME/TARGET per target, which
