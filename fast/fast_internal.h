@@ -27,10 +27,10 @@ typedef struct sus_fi_buf {
 struct sus_fast_ctx {
     int threads;
     sus_simd simd;
-    int64_t block_q, block_k;
-    sus_mask mask;     /* the last forward's mask (arrays owned here) */
-    size_t mask_cap;   /* capacity of mask.indices and mask.wtilde */
-    size_t indptr_cap; /* capacity of mask.indptr */
+    int64_t block_q, block_k; /* block_k 0: per problem, sus_fi_block_k */
+    sus_mask mask;            /* the last forward's mask (arrays owned here) */
+    size_t mask_cap;          /* capacity of mask.indices and mask.wtilde */
+    size_t indptr_cap;        /* capacity of mask.indptr */
     sus_fi_buf shared[SUS_FI_SLOT_COUNT];
     sus_fi_buf *per_thread; /* threads * SUS_FI_SLOT_COUNT */
 };
@@ -43,6 +43,10 @@ void *sus_fi_scratch(sus_fast_ctx *ctx, int slot, size_t bytes);
 /* The same for thread tid's own slot: safe inside a parallel region, as
  * each thread touches only its own buffers. */
 void *sus_fi_thread_scratch(sus_fast_ctx *ctx, int tid, int slot, size_t bytes);
+
+/* The forward's keys per tile for a problem of widths d, dv and element
+ * size es: the context's, or the default for that problem. */
+int64_t sus_fi_block_k(const sus_fast_ctx *ctx, int64_t d, int64_t dv, size_t es);
 
 /* Grows the context's mask arrays to hold rows and nnz entries. */
 int sus_fi_mask_reserve(sus_fast_ctx *ctx, size_t rows, size_t nnz);

@@ -177,7 +177,9 @@ int sus_fast_forward(sus_fast_ctx *ctx, const sus_fast_problem *p, double c,
     a.scale = p->scale;
     a.causal = p->causal != 0;
     a.bq = ctx->block_q;
-    a.bk = ctx->block_k < sh->m ? ctx->block_k : sh->m;
+    const int64_t bk_want = sus_fi_block_k(
+        ctx, sh->d, sh->dv, p->dtype == SUS_DTYPE_F4 ? sizeof(float) : sizeof(double));
+    a.bk = bk_want < sh->m ? bk_want : sh->m;
     a.nqb = (sh->n + a.bq - 1) / a.bq;
     a.mode = mode;
     if (mode == SUS_FW_MINC) {
