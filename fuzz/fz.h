@@ -6,7 +6,8 @@
  * the checks, and the one canonical failure line.
  *
  * Each harness fuzz/TARGET.c defines LLVMFuzzerTestOneInput and is built
- * three ways from that one source (fuzz/rules.mk): libFuzzer, AFL++
+ * three ways from that one source (check_port adds its fuzz/port_*.c;
+ * fuzz/rules.mk): libFuzzer, AFL++
  * (persistent mode through -fsanitize=fuzzer) and the plain corpus replay
  * driver fuzz/replay.c. The harnesses see ref/ and fast/ only through
  * sus.h, and reuse tests/support_fast.h for problems in two dtypes and the
