@@ -36,9 +36,10 @@ static void check_rule(fz_case *fc, const double *W, const double *q, const doub
             sum += q[s];
             pos += W[s] > 0.0;
             /* a subnormal weight has only relative precision eta / W, and
-             * so has q = W / t with t >= W */
+             * so has q = W / t with t >= W; eta / W first, since q eta
+             * underflows to 0 for q < 1/2 (a false alarm from fuzz-smoke) */
             if (W[s] > 0.0 && W[s] < DBL_MIN)
-                sub += 2.0 * q[s] * DBL_TRUE_MIN / W[s];
+                sub += 2.0 * q[s] * (DBL_TRUE_MIN / W[s]);
             if (!minc || j >= len)
                 continue;
             const double wq = isinf(c) ? 1.0 : W[s] == 0.0 ? 0.0 : fmin(1.0, c * W[s]);
