@@ -187,13 +187,12 @@ int sus_fi_mask_reserve(sus_fast_ctx *ctx, size_t rows, size_t nnz)
     return SUS_OK;
 }
 
-/* The first non-finite element of an input, named. */
 /* Chunks of the finiteness scan: small enough to balance the threads and
  * to rescan one cheaply for the index of its first bad value, large enough
  * that the per-chunk work dwarfs the loop around it. */
 #define FINITE_CHUNK 4096
 
-/* Whether x[t0, t0 + len) holds a non-finite value: the exponent field
+/* Whether x[t0, t0 + FINITE_CHUNK) holds a non-finite value: the exponent field
  * all ones. Branch-free over integer bits, with a constant trip count for
  * whole chunks, so that gcc's -O2 vectorizer takes it (a variable count
  * would need an epilogue, which -O2's cost model refuses): the inputs are
