@@ -14,9 +14,6 @@
 #define SUS_I_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define SUS_I_PRINTF(f, a)
-/* sus_attn_check for callers that read only Q and K (V, dO may be NULL). */
-int sus_i_attn_check_qk(const sus_attn *a, sus_error *err);
-
 #endif
 
 /* Records status and a formatted one-line message in err (if non-NULL) and
