@@ -35,4 +35,10 @@ void *sus_i_calloc_array(size_t count, size_t size);
 /* sus_attn_check for callers that read only Q and K (V, dO may be NULL). */
 int sus_i_attn_check_qk(const sus_attn *a, sus_error *err);
 
+/* The inputs' generator (rng.c): splitmix64 on the state *s, a uniform in
+ * [0, 1) from its top 53 bits, a standard normal by Box-Muller. */
+uint64_t sus_i_rng_next(uint64_t *s);
+double sus_i_rng_uniform(uint64_t *s);
+double sus_i_rng_normal(uint64_t *s);
+
 #endif

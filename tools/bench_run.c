@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/internal.h"
 #include "bench_cmd.h"
 
 static double now(void)
@@ -18,14 +19,6 @@ static double now(void)
 
 /* ---- Inputs ------------------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
 /* count standard normal values (Box-Muller) into a float or double array;
  * stream separates the arrays, so that Q does not change with m. */
 static void fill_normal(void *dst, size_t count, sus_dtype dt, uint64_t seed,
@@ -35,8 +28,8 @@ static void fill_normal(void *dst, size_t count, sus_dtype dt, uint64_t seed,
     const double two_pi = 6.283185307179586;
     for (size_t i = 0; i < count; i += 2) {
         /* u1 in (0, 1], so log(u1) is finite. */
-        double u1 = ((double)(splitmix64(&x) >> 11) + 1.0) * 0x1p-53;
-        double u2 = (double)(splitmix64(&x) >> 11) * 0x1p-53;
+        double u1 = ((double)(sus_i_rng_next(&x) >> 11) + 1.0) * 0x1p-53;
+        double u2 = (double)(sus_i_rng_next(&x) >> 11) * 0x1p-53;
         double r = sqrt(-2.0 * log(u1));
         double z[2] = {r * cos(two_pi * u2), r * sin(two_pi * u2)};
         for (size_t t = 0; t < 2 && i + t < count; t++) {

@@ -7,26 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/internal.h"
 #include "cli.h"
 #include "workload.h"
 
 uint64_t sus_wl_next(sus_wl_rng *r)
 {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return sus_i_rng_next(&r->s);
 }
 
 double sus_wl_uniform(sus_wl_rng *r)
 {
-    return (double)(sus_wl_next(r) >> 11) * 0x1p-53;
+    return sus_i_rng_uniform(&r->s);
 }
 
 double sus_wl_normal(sus_wl_rng *r)
 {
-    double u1 = 1.0 - sus_wl_uniform(r), u2 = sus_wl_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    return sus_i_rng_normal(&r->s);
 }
 
 typedef struct wl_recipe {
