@@ -153,12 +153,18 @@ typedef void (*sus_fw_philox_fn)(const uint32_t rk[2 * SUS_FW_ROUNDS], uint32_t 
 typedef void (*sus_fw_pack_fn)(const sus_fw_args *a, int64_t bh, int64_t blk, void *kt,
                                void *vp);
 
+/* The kernels' exp on n values (tests/test_fast_exp.c checks it). */
+typedef void (*sus_fw_exp_f32_fn)(const float *x, float *y, int64_t n);
+typedef void (*sus_fw_exp_f64_fn)(const double *x, double *y, int64_t n);
+
 typedef struct sus_fw_kern {
     sus_fw_philox_fn philox;
     sus_fw_task_fn task_f32, task_f64;
     sus_fw_pack_fn pack_f32, pack_f64;
     int pw_f32, pw_f64; /* keys per packed K panel */
     int vl_f32, vl_f64; /* vector lanes: V rows are padded to a multiple */
+    sus_fw_exp_f32_fn exp_f32;
+    sus_fw_exp_f64_fn exp_f64;
 } sus_fw_kern;
 
 extern const sus_fw_kern sus_fw_kern_portable;

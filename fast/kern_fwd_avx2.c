@@ -168,6 +168,7 @@ static inline double hsum_pd(__m256d v)
 #include "fwd_kern.h"
 
 const sus_fw_kern sus_fw_kern_avx2 = {
-    philox_xy_avx2, task_avx2_f32, task_avx2_f64, pack_avx2_f32, pack_avx2_f64,
-    PW_F32,         PW_F64,        VL_F32,        VL_F64,
+    philox_xy_avx2, task_avx2_f32,  task_avx2_f64,  pack_avx2_f32,
+    pack_avx2_f64,  PW_F32,         PW_F64,         VL_F32,
+    VL_F64,         exp_n_avx2_f32, exp_n_avx2_f64,
 };

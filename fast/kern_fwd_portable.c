@@ -139,4 +139,6 @@ const sus_fw_kern sus_fw_kern_portable = {
     PW_F64,
     VL_F32,
     VL_F64,
+    exp_n_portable_f32,
+    exp_n_portable_f64,
 };
