@@ -241,7 +241,8 @@ PAIRED_NS = (1024, 4096, 16384)
 
 def paired_forward(sus, threads, reps, rounds, ns, deadline, skips):
     """The forward against PyTorch's, measured in alternating rounds: each
-    round runs `sus bench` and the peer (forward only) on the target shapes,
+    round runs `sus bench` and the peer (as in the grid: forward with
+    autograd recording, then its backward) on the target shapes,
     in the order ours-peer, then peer-ours, and so on, so that a drift of
     the shared machine's speed during the run weighs on both sides alike.
     Returns {n: [(ours_s, peer_s), ...]} over the rounds that finished."""
@@ -264,8 +265,8 @@ def paired_forward(sus, threads, reps, rounds, ns, deadline, skips):
 
         def run_peer_round():
             p = run([sys.executable, os.path.join(HERE, "torch_peer.py"), "--threads",
-                     str(threads), "--reps", str(reps), "--fwd-only", "--cases",
-                     json.dumps(spec)], env=peer_env(threads))
+                     str(threads), "--reps", str(reps), "--cases", json.dumps(spec)],
+                    env=peer_env(threads))
             for l in p.stdout.splitlines():
                 if l.startswith("{"):
                     res = json.loads(l)
@@ -571,9 +572,9 @@ def main(argv):
                        if "attention" in t), "(not run)")))
     if paired:
         md.append("- The forward target against PyTorch is decided by %d paired rounds "
-                  "(`--paired-rounds`): each runs `sus bench --no-dense` and the peer's "
-                  "forward alone (`torch_peer.py --fwd-only`, the same forward with "
-                  "autograd recording) on n in %s, ours first in odd rounds and the "
+                  "(`--paired-rounds`): each runs `sus bench --no-dense` and the peer "
+                  "(`torch_peer.py`, as in the grid) on n in %s, ours first in odd "
+                  "rounds and the "
                   "peer first in even ones; the target uses the median over rounds of "
                   "PyTorch's time over ours. The shared machine's speed drifts by "
                   "more than 10%% within minutes, so two times taken minutes apart "

@@ -25,8 +25,6 @@ Usage:
   torch_peer.py --cases JSON [--threads T] [--reps R]
       JSON: a list of objects with keys n, d and optionally m, dv, causal,
       dtype; one output line per case.
-  --fwd-only: the forward alone (bwd_s and bwd_first_s are null); make
-      bench's paired rounds use it.
 
 The best configuration for the peer on this machine (issue 4) is set by the
 caller for this command alone: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset,
@@ -56,8 +54,6 @@ def parse_args(argv):
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--cases", help="a JSON list of cases")
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--fwd-only", action="store_true",
-                    help="time the forward alone (the paired rounds of make bench)")
     a = ap.parse_args(argv)
     if a.cases is None and (a.n is None or a.d is None):
         ap.error("give --n and --d, or --cases")
@@ -101,7 +97,7 @@ def median(xs):
     return statistics.median(xs)
 
 
-def run_case(torch, fn, case, threads, reps, seed, fwd_only=False):
+def run_case(torch, fn, case, threads, reps, seed):
     n, d = int(case["n"]), int(case["d"])
     m = int(case.get("m") or n)
     dv = int(case.get("dv") or d)
@@ -123,8 +119,7 @@ def run_case(torch, fn, case, threads, reps, seed, fwd_only=False):
     t0 = time.perf_counter()
     o = fwd()
     t1 = time.perf_counter()
-    if not fwd_only:
-        bwd(o)
+    bwd(o)
     t2 = time.perf_counter()
     first_fwd, first_bwd = t1 - t0, t2 - t1
     del o
@@ -133,13 +128,11 @@ def run_case(torch, fn, case, threads, reps, seed, fwd_only=False):
         t0 = time.perf_counter()
         o = fwd()
         t1 = time.perf_counter()
-        if not fwd_only:
-            grads = bwd(o)
-            del grads
+        grads = bwd(o)
         t2 = time.perf_counter()
         tf.append(t1 - t0)
         tb.append(t2 - t1)
-        del o
+        del o, grads
         with torch.no_grad():
             t0 = time.perf_counter()
             o = fwd()
@@ -159,9 +152,9 @@ def run_case(torch, fn, case, threads, reps, seed, fwd_only=False):
         "threads": torch.get_num_threads(),
         "reps": reps,
         "fwd_first_s": first_fwd,
-        "bwd_first_s": None if fwd_only else first_bwd,
+        "bwd_first_s": first_bwd,
         "fwd_s": median(tf),
-        "bwd_s": None if fwd_only else median(tb),
+        "bwd_s": median(tb),
         "fwd_nograd_s": median(tn),
         "fwd_gflops": 2.0 * pairs * (d + dv) / median(tf) / 1e9,
     }
@@ -185,7 +178,7 @@ def main(argv):
            ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "GLIBC_TUNABLES",
             "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     for case in cases:
-        r = run_case(torch, fn, case, threads, a.reps, a.seed, a.fwd_only)
+        r = run_case(torch, fn, case, threads, a.reps, a.seed)
         r["torch_version"] = torch.__version__
         r["attention"] = name
         r["env"] = env
