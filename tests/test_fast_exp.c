@@ -63,13 +63,6 @@ static float f32_of(uint32_t b)
     return x;
 }
 
-static uint64_t f64_bits(double x)
-{
-    uint64_t b;
-    memcpy(&b, &x, sizeof b);
-    return b;
-}
-
 /* The float32 test inputs: every dense-th float in [-110, -86] by bit
  * pattern (their exp is subnormal, or normal within a factor 2^25 of it),
  * every sparse-th in [-86, 0] and [0, 88.5] (exp(88.5) is near FLT_MAX;
@@ -124,6 +117,29 @@ static double *f64_inputs(int64_t per, int64_t *count)
     return x;
 }
 
+/* The value of element t of an array of es-byte floats (4 or 8). */
+static double elem(const void *a, size_t es, int64_t t)
+{
+    return es == sizeof(float) ? (double)((const float *)a)[t] : ((const double *)a)[t];
+}
+
+/* The elements where the two levels' results differ in any bit; prints
+ * the first few. */
+static int64_t count_differ(const char *name, const void *x, const void *ya,
+                            const void *yb, size_t es, int64_t n)
+{
+    int64_t diff = 0;
+    for (int64_t t = 0; t < n; t++)
+        if (memcmp((const char *)ya + (size_t)t * es, (const char *)yb + (size_t)t * es,
+                   es) != 0 &&
+            diff++ < 5)
+            print_message("exp(%a): avx2 %a, avx512 %a\n", elem(x, es, t),
+                          elem(ya, es, t), elem(yb, es, t));
+    print_message("%s: %lld inputs, %lld differ\n", name, (long long)n,
+                  (long long)diff);
+    return diff;
+}
+
 static void test_avx512_equals_avx2_f32(void **state)
 {
     (void)state;
@@ -136,13 +152,7 @@ static void test_avx512_equals_avx2_f32(void **state)
     assert_true(ya && yb);
     a->exp_f32(x, ya, n);
     b->exp_f32(x, yb, n);
-    int64_t diff = 0;
-    for (int64_t t = 0; t < n; t++)
-        if (f32_bits(ya[t]) != f32_bits(yb[t]) && diff++ < 5)
-            print_message("exp(%a): avx2 %a, avx512 %a\n", (double)x[t], (double)ya[t],
-                          (double)yb[t]);
-    print_message("f32: %lld inputs, %lld differ\n", (long long)n, (long long)diff);
-    assert_int_equal(diff, 0);
+    assert_int_equal(count_differ("f32", x, ya, yb, sizeof *x, n), 0);
     free(x);
     free(ya);
     free(yb);
@@ -160,12 +170,7 @@ static void test_avx512_equals_avx2_f64(void **state)
     assert_true(ya && yb);
     a->exp_f64(x, ya, n);
     b->exp_f64(x, yb, n);
-    int64_t diff = 0;
-    for (int64_t t = 0; t < n; t++)
-        if (f64_bits(ya[t]) != f64_bits(yb[t]) && diff++ < 5)
-            print_message("exp(%a): avx2 %a, avx512 %a\n", x[t], ya[t], yb[t]);
-    print_message("f64: %lld inputs, %lld differ\n", (long long)n, (long long)diff);
-    assert_int_equal(diff, 0);
+    assert_int_equal(count_differ("f64", x, ya, yb, sizeof *x, n), 0);
     free(x);
     free(ya);
     free(yb);
@@ -193,13 +198,59 @@ static double model_ratio(double x, double y, int mant, int emin_sub, mpfr_t e,
     return mpfr_get_d(d, MPFR_RNDU);
 }
 
+/* A format's constants for the accuracy check: below clamp_lo the kernels
+ * clamp (the result is +0), below min_normal a result is subnormal. */
+typedef struct fmt {
+    const char *name;
+    int mant, emin_sub;
+    double clamp_lo, min_normal;
+} fmt;
+
+static const fmt F32 = {"f32", 24, -149, -110.0, FLT_MIN};
+static const fmt F64 = {"f64", 53, -1074, -760.0, DBL_MIN};
+
+/* Checks y = exp(x) (in double, whatever the format) against the model;
+ * returns the number of failures and prints the worst ratios. */
+static int64_t check_accuracy(const char *level, const fmt *f, const double *x,
+                              const double *y, int64_t n, mpfr_t e, mpfr_t d)
+{
+    double worst = 0, worst_u = 0;
+    int64_t bad = 0;
+    for (int64_t t = 0; t < n; t++) {
+        if (x[t] < f->clamp_lo) { /* -inf included */
+            bad += !(y[t] == 0 && !signbit(y[t]));
+            continue;
+        }
+        if (!isfinite(y[t])) {
+            bad++;
+            continue;
+        }
+        double err = model_ratio(x[t], y[t], f->mant, f->emin_sub, e, d);
+        worst = err > worst ? err : worst;
+        if (y[t] >= f->min_normal) { /* the relative error alone, in units of u */
+            double ru = TAU * model_ratio(x[t], y[t], f->mant, -4000, e, d);
+            worst_u = ru > worst_u ? ru : worst_u;
+        }
+        if (err > 1.0 && bad++ < 5)
+            print_message("%s: exp(%a) = %a, %.3g of the bound\n", level, x[t], y[t],
+                          err);
+    }
+    print_message("%s %s: %lld inputs, worst %.3f of the bound; normal results within "
+                  "%.3f u\n",
+                  level, f->name, (long long)n, worst, worst_u);
+    return bad;
+}
+
 static void test_accuracy_f32(void **state)
 {
     (void)state;
     int64_t n;
     float *x = sus_t_quick() ? f32_inputs(797, 200003, &n) : f32_inputs(7, 4099, &n);
     float *y = malloc((size_t)n * sizeof *y);
-    assert_non_null(y);
+    double *xd = malloc((size_t)n * sizeof *xd), *yd = malloc((size_t)n * sizeof *yd);
+    assert_true(y && xd && yd);
+    for (int64_t t = 0; t < n; t++)
+        xd[t] = (double)x[t];
     mpfr_t e, d;
     mpfr_inits2(200, e, d, (mpfr_ptr)0);
     for (int l = 0; l < NLEVELS; l++) {
@@ -207,52 +258,19 @@ static void test_accuracy_f32(void **state)
         if (!k)
             continue;
         k->exp_f32(x, y, n);
-        double worst = 0, worst_u = 0;
-        int64_t bad = 0;
-        for (int64_t t = 0; t < n; t++) {
-            if (isinf(x[t]) && x[t] < 0) {
-                bad += !(y[t] == 0 && !signbit(y[t]));
-                continue;
-            }
-            if (x[t] < -110.0f) /* clamped: exp is far below the subnormals */
-            {
-                bad += y[t] != 0;
-                continue;
-            }
-            if (!isfinite(y[t])) {
-                bad++;
-                continue;
-            }
-            double err = model_ratio((double)x[t], (double)y[t], 24, -149, e, d);
-            if (err > worst)
-                worst = err;
-            if (y[t] >= FLT_MIN) { /* the relative error alone, in units of u */
-                double ru =
-                    TAU * model_ratio((double)x[t], (double)y[t], 24, -4000, e, d);
-                worst_u = ru > worst_u ? ru : worst_u;
-            }
-            if (err > 1.0 && bad++ < 5)
-                print_message("%s: exp(%a) = %a, %.3g of the bound\n",
-                              sus_simd_name(levels[l]), (double)x[t], (double)y[t],
-                              err);
-        }
-        print_message(
-            "%s f32: %lld inputs, worst %.3f of the bound; normal results within "
-            "%.3f u\n",
-            sus_simd_name(levels[l]), (long long)n, worst, worst_u);
-        assert_int_equal(bad, 0);
-    }
-    float nan_in[1] = {(float)NAN}, nan_out[1];
-    for (int l = 0; l < NLEVELS; l++) {
-        const sus_fw_kern *k = kern_at(levels[l]);
-        if (!k)
-            continue;
+        for (int64_t t = 0; t < n; t++)
+            yd[t] = (double)y[t];
+        assert_int_equal(
+            check_accuracy(sus_simd_name(levels[l]), &F32, xd, yd, n, e, d), 0);
+        float nan_in[1] = {(float)NAN}, nan_out[1];
         k->exp_f32(nan_in, nan_out, 1);
         assert_true(isnan(nan_out[0]));
     }
     mpfr_clears(e, d, (mpfr_ptr)0);
     free(x);
     free(y);
+    free(xd);
+    free(yd);
 }
 
 static void test_accuracy_f64(void **state)
@@ -269,39 +287,9 @@ static void test_accuracy_f64(void **state)
         if (!k)
             continue;
         k->exp_f64(x, y, n);
-        double worst = 0, worst_u = 0;
-        int64_t bad = 0;
-        for (int64_t t = 0; t < n; t++) {
-            if (x[t] < -760.0) {
-                bad += !(y[t] == 0 && !signbit(y[t]));
-                continue;
-            }
-            if (!isfinite(y[t])) {
-                bad++;
-                continue;
-            }
-            double err = model_ratio(x[t], y[t], 53, -1074, e, d);
-            if (err > worst)
-                worst = err;
-            if (y[t] >= DBL_MIN) { /* the relative error alone, in units of u */
-                double ru = TAU * model_ratio(x[t], y[t], 53, -4000, e, d);
-                worst_u = ru > worst_u ? ru : worst_u;
-            }
-            if (err > 1.0 && bad++ < 5)
-                print_message("%s: exp(%a) = %a, %.3g of the bound\n",
-                              sus_simd_name(levels[l]), x[t], y[t], err);
-        }
-        print_message(
-            "%s f64: %lld inputs, worst %.3f of the bound; normal results within "
-            "%.3f u\n",
-            sus_simd_name(levels[l]), (long long)n, worst, worst_u);
-        assert_int_equal(bad, 0);
-    }
-    double nan_in[1] = {NAN}, nan_out[1];
-    for (int l = 0; l < NLEVELS; l++) {
-        const sus_fw_kern *k = kern_at(levels[l]);
-        if (!k)
-            continue;
+        assert_int_equal(check_accuracy(sus_simd_name(levels[l]), &F64, x, y, n, e, d),
+                         0);
+        double nan_in[1] = {NAN}, nan_out[1];
         k->exp_f64(nan_in, nan_out, 1);
         assert_true(isnan(nan_out[0]));
     }
