@@ -27,6 +27,7 @@ import datetime
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -381,9 +382,7 @@ def targets(rows, torch, ceiling, threads, paired=None):
         grid_s = t["fwd_s"] / r["fwd_s"] if r and t.get("fwd_s") else None
         pr = (paired or {}).get(n) or []
         if pr:
-            rat = sorted(p / o for o, p in pr)
-            med = rat[len(rat) // 2] if len(rat) % 2 else \
-                0.5 * (rat[len(rat) // 2 - 1] + rat[len(rat) // 2])
+            med = statistics.median(p / o for o, p in pr)
             parts.append("n = %d: %.2fx (rounds: %s; the grid's row: %s)" % (
                 n, med, ", ".join("%.1f/%.1f ms = %.2fx" % (1e3 * p, 1e3 * o, p / o)
                                   for o, p in pr),
