@@ -26,25 +26,22 @@
 
 #include "../fast/fwd.h"
 #include "support.h"
+#include "support_fast.h"
 
 #define NLEVELS 3
 
 static const sus_simd levels[NLEVELS] = {SUS_SIMD_PORTABLE, SUS_SIMD_AVX2,
                                          SUS_SIMD_AVX512};
 
-/* The kernels of level, or NULL if this CPU does not run it. */
+/* The kernels of level, or NULL if this CPU does not run it (the
+ * context only asks fast/ whether it does). */
 static const sus_fw_kern *kern_at(sus_simd level)
 {
-    sus_fast_config cfg = {1, level, 0, 0};
-    sus_fast_ctx *ctx = NULL;
-    sus_error err;
-    int rc = sus_fast_ctx_new(&cfg, &ctx, &err);
-    if (rc == SUS_ERR_UNSUPPORTED) {
+    sus_fast_ctx *ctx = sus_tf_new_ctx(1, level, 0, 0);
+    if (!ctx) {
         print_message("simd %s: not supported here, skipped\n", sus_simd_name(level));
         return NULL;
     }
-    if (rc != SUS_OK)
-        fail_msg("sus_fast_ctx_new(%s): %s", sus_simd_name(level), err.msg);
     sus_fast_ctx_free(ctx);
     return sus_fw_kern_for(level);
 }
